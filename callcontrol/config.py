@@ -1,0 +1,176 @@
+"""Typed, frozen settings from config/callcontrol.yaml and the environment; fails fast with file, path and reason.
+
+Secrets (ARI password, API token, log salt) come from the environment, never from tracked YAML.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import holidays
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues
+
+SETTINGS_FILE = "callcontrol.yaml"
+
+# Environment variable -> (section, key). Environment wins over the YAML file.
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "CALLCONTROL_ARI_URL": ("ari", "url"),
+    "CALLCONTROL_ARI_USER": ("ari", "user"),
+    "CALLCONTROL_ARI_PASSWORD": ("ari", "password"),
+    "CALLCONTROL_ARI_APP": ("ari", "app"),
+    "CALLCONTROL_REDIS_URL": ("redis", "url"),
+    "CALLCONTROL_LOG_FORMAT": ("logging", "format"),
+    "CALLCONTROL_LOG_LEVEL": ("logging", "level"),
+    "CALLCONTROL_LOG_SALT": ("logging", "number_salt"),
+    "CALLCONTROL_HTTP_PORT": ("http", "port"),
+    "CALLCONTROL_API_TOKEN": ("http", "token"),
+    "CALLCONTROL_INSTANCE": ("instance", "id"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CitySettings(_Section):
+    name: str
+    timezone: str = "Europe/Paris"
+    country: str = "FR"
+    subdivision: str | None = None
+    public_number: str
+    public_name: str = "Mairie"
+    agents_line: str | None = None
+    language: str = "fr"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value.upper() not in holidays.list_supported_countries():
+            raise ValueError(f"no public-holiday calendar for country {value!r}; use an ISO code such as FR or DE")
+        return value.upper()
+
+    @field_validator("public_number", "agents_line")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parsed = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            raise ValueError(f"{value!r} is not a phone number in E.164 form (e.g. +33556000000)") from None
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class AriSettings(_Section):
+    url: str = "http://127.0.0.1:8088"
+    user: str = "callcontrol"
+    password: str = Field(default="", repr=False)
+    app: str = "callcontrol"
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (the events websocket URL is derived from it)")
+        return value.rstrip("/")
+
+
+class RedisSettings(_Section):
+    url: str = "redis://127.0.0.1:6390/0"
+
+
+class LogSettings(_Section):
+    format: Literal["json", "console"] = "json"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    number_salt: str = Field(default="", repr=False)
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    token: str = Field(default="", repr=False)
+
+
+class InstanceSettings(_Section):
+    id: str = ""
+
+
+class Settings(_Section):
+    city: CitySettings
+    ari: AriSettings = AriSettings()
+    redis: RedisSettings = RedisSettings()
+    logging: LogSettings = LogSettings()
+    http: HttpSettings = HttpSettings()
+    instance: InstanceSettings = InstanceSettings()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything callcontrol reads at start-up, validated as a whole."""
+
+    directory: Path
+    settings: Settings
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (the untracked .secrets.env); comments and blank lines ignored."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(directory: Path, env: Mapping[str, str]) -> Settings:
+    doc = load_yaml(directory / SETTINGS_FILE, display_name=str(directory / SETTINGS_FILE))
+    data = _as_mapping(doc)
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        if env.get(variable):
+            data.setdefault(section, {})
+            if not isinstance(data[section], dict):
+                continue
+            data[section][key] = env[variable]
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_issues(doc, exc)) from None
+    if not settings.instance.id:
+        settings = settings.model_copy(update={"instance": InstanceSettings(id=settings.ari.app)})
+    return settings
+
+
+def _as_mapping(doc: YamlDoc) -> dict[str, Any]:
+    if doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError([ConfigIssue(doc.file, 1, "", "expected a mapping of sections (city:, ari:, ...)")])
+    return doc.data
+
+
+def load_config(directory: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the whole configuration directory; raise ConfigError listing every problem."""
+    env = dict(os.environ if env is None else env)
+    settings = load_settings(directory, env)
+    return Config(directory=directory, settings=settings)
