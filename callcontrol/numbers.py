@@ -38,6 +38,8 @@ def mask(raw: str | None, region: str = "FR") -> str:
     e164 = normalise(raw, region)
     if e164 is None:
         digits = "".join(c for c in str(raw) if c.isdigit())
+        if not digits:
+            return "unknown"
         return "•" * max(len(digits) - 2, 0) + digits[-2:] if len(digits) > 4 else "•" * len(digits)
     parsed = phonenumbers.parse(e164)
     national = str(parsed.national_number)

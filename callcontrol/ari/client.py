@@ -1,0 +1,288 @@
+"""ARI REST: the ~25 operations callcontrol uses, with Asterisk's errors surfaced as typed exceptions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from callcontrol.ari.errors import (
+    AriError,
+    AriUnavailable,
+    BadRequest,
+    BridgeGone,
+    ChannelGone,
+    NotInStasis,
+    PlaybackGone,
+    ResourceGone,
+)
+from callcontrol.ari.models import Bridge, Channel, LiveRecording
+
+_GONE_BY_RESOURCE: dict[str, type[ResourceGone]] = {
+    "channels": ChannelGone,
+    "bridges": BridgeGone,
+    "playbacks": PlaybackGone,
+}
+
+
+def basic_auth_header(user: str, password: str) -> dict[str, str]:
+    """The Authorization header (never api_key in a URL that may reach a log)."""
+    return {"Authorization": aiohttp.encode_basic_auth(user, password)}
+
+
+class AriClient:
+    """REST side of one ARI application. The aiohttp session is owned by the caller (composition root)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        user: str,
+        password: str,
+        app: str,
+        *,
+        request_timeout: float = 10.0,
+    ):
+        self._session = session
+        self._base = base_url.rstrip("/") + "/ari"
+        self._headers = basic_auth_header(user, password)
+        self.app = app
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+
+    # ------------------------------------------------------------------------------------------------ transport
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """One REST call; returns the decoded JSON (None for 204). Raises a typed AriError."""
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self._session.request(
+                method, self._base + path, params=query, json=body, headers=self._headers, timeout=self._timeout
+            ) as response:
+                if response.status == 204:
+                    return None
+                text = await response.text()
+                if response.status < 300:
+                    return await response.json(content_type=None) if text else None
+                raise _error(response.status, _message(text), method, path)
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", method, path) from exc
+
+    # ------------------------------------------------------------------------------------------------ asterisk
+
+    async def info(self) -> dict[str, Any]:
+        return await self.request("GET", "/asterisk/info")
+
+    async def sound_ids(self, language: str | None = None) -> set[str]:
+        """Ids of the sounds Asterisk has ("callcontrol/welcome", "digits/1", ...), optionally in one language."""
+        sounds = await self.request("GET", "/sounds", params={"lang": language})
+        return {s["id"] for s in sounds or ()}
+
+    async def applications(self) -> list[dict[str, Any]]:
+        return await self.request("GET", "/applications")
+
+    # ------------------------------------------------------------------------------------------------ channels
+
+    async def channels(self) -> list[Channel]:
+        return [Channel.parse(c) for c in await self.request("GET", "/channels") or ()]
+
+    async def channel(self, channel_id: str) -> Channel:
+        return Channel.parse(await self.request("GET", f"/channels/{channel_id}"))
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+
+    async def ring(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/ring")
+
+    async def ring_stop(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/ring")
+
+    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
+        await self.request("POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/moh")
+
+    async def play(
+        self,
+        channel_id: str,
+        media: str | Sequence[str],
+        *,
+        lang: str | None = None,
+        playback_id: str | None = None,
+    ) -> str:
+        """Start playing; returns the playback id (its PlaybackFinished event says when it is over)."""
+        media_list = [media] if isinstance(media, str) else list(media)
+        path = f"/channels/{channel_id}/play" + (f"/{playback_id}" if playback_id else "")
+        result = await self.request("POST", path, params={"media": ",".join(media_list), "lang": lang})
+        return result["id"]
+
+    async def record(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        fmt: str = "wav",
+        max_duration: int = 0,
+        max_silence: int = 0,
+        beep: bool = True,
+        terminate_on: str = "#",
+        if_exists: str = "overwrite",
+    ) -> LiveRecording:
+        result = await self.request(
+            "POST",
+            f"/channels/{channel_id}/record",
+            params={
+                "name": name,
+                "format": fmt,
+                "maxDurationSeconds": max_duration,
+                "maxSilenceSeconds": max_silence,
+                "beep": beep,
+                "terminateOn": terminate_on,
+                "ifExists": if_exists,
+            },
+        )
+        return LiveRecording.parse(result)
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        channel_id: str | None = None,
+        app_args: str = "",
+        caller_id: str | None = None,
+        timeout: int = 30,
+        variables: Mapping[str, str] | None = None,
+        originator: str | None = None,
+        formats: str | None = None,
+    ) -> Channel:
+        """Place a call to `endpoint` that enters our Stasis application when answered."""
+        params: dict[str, Any] = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": app_args,
+            "callerId": caller_id,
+            "timeout": timeout,
+            "channelId": channel_id,
+            "originator": originator,
+            "formats": formats,
+        }
+        body = {"variables": dict(variables)} if variables else None
+        return Channel.parse(await self.request("POST", "/channels", params=params, body=body))
+
+    async def continue_in_dialplan(
+        self, channel_id: str, *, context: str | None = None, extension: str | None = None, priority: int | None = None
+    ) -> None:
+        await self.request(
+            "POST",
+            f"/channels/{channel_id}/continue",
+            params={"context": context, "extension": extension, "priority": priority},
+        )
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/variable", params={"variable": name, "value": value})
+
+    async def get_variable(self, channel_id: str, name: str) -> str:
+        result = await self.request("GET", f"/channels/{channel_id}/variable", params={"variable": name})
+        return (result or {}).get("value", "")
+
+    async def snoop(
+        self,
+        channel_id: str,
+        *,
+        spy: str = "none",
+        whisper: str = "none",
+        app_args: str = "",
+        snoop_id: str | None = None,
+    ) -> Channel:
+        result = await self.request(
+            "POST",
+            f"/channels/{channel_id}/snoop",
+            params={"spy": spy, "whisper": whisper, "app": self.app, "appArgs": app_args, "snoopId": snoop_id},
+        )
+        return Channel.parse(result)
+
+    # ------------------------------------------------------------------------------------------------ bridges
+
+    async def bridges(self) -> list[Bridge]:
+        return [Bridge.parse(b) for b in await self.request("GET", "/bridges") or ()]
+
+    async def create_bridge(
+        self, kind: str = "mixing,dtmf_events", *, name: str = "", bridge_id: str | None = None
+    ) -> Bridge:
+        params = {"type": kind, "name": name or None}
+        path = f"/bridges/{bridge_id}" if bridge_id else "/bridges"
+        return Bridge.parse(await self.request("POST", path, params=params))
+
+    async def add_channel(self, bridge_id: str, channel_id: str | Sequence[str], *, role: str | None = None) -> None:
+        ids = [channel_id] if isinstance(channel_id, str) else list(channel_id)
+        await self.request("POST", f"/bridges/{bridge_id}/addChannel", params={"channel": ",".join(ids), "role": role})
+
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": channel_id})
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}")
+
+    async def bridge_start_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/moh", params={"mohClass": moh_class})
+
+    async def bridge_stop_moh(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}/moh")
+
+    async def bridge_play(self, bridge_id: str, media: str | Sequence[str], *, lang: str | None = None) -> str:
+        media_list = [media] if isinstance(media, str) else list(media)
+        result = await self.request(
+            "POST", f"/bridges/{bridge_id}/play", params={"media": ",".join(media_list), "lang": lang}
+        )
+        return result["id"]
+
+    # ------------------------------------------------------------------------------------------------ playbacks
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self.request("DELETE", f"/playbacks/{playback_id}")
+
+    async def delete_stored_recording(self, name: str) -> None:
+        await self.request("DELETE", f"/recordings/stored/{name}")
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _message(text: str) -> str:
+    """Asterisk's error bodies are {"message": "..."}; fall back to the raw text."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip() or "(no message)"
+    if isinstance(data, dict) and "message" in data:
+        return str(data["message"])
+    return text.strip()
+
+
+def _error(status: int, message: str, method: str, path: str) -> AriError:
+    if status == 404:
+        resource = path.strip("/").split("/", 1)[0]
+        return _GONE_BY_RESOURCE.get(resource, ResourceGone)(status, message, method, path)
+    if status == 409:
+        return NotInStasis(status, message, method, path)
+    if status in (400, 422):
+        return BadRequest(status, message, method, path)
+    if status >= 500:
+        return AriUnavailable(status, message, method, path)
+    return AriError(status, message, method, path)

@@ -1,0 +1,42 @@
+"""ARI failures as typed exceptions carrying Asterisk's own explanation."""
+
+from __future__ import annotations
+
+
+class AriError(Exception):
+    """Asterisk answered a REST call with an error status; `message` is Asterisk's own text."""
+
+    def __init__(self, status: int, message: str, method: str = "", path: str = ""):
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        super().__init__(f"{method} {path} -> {status}: {message}")
+
+
+class ResourceGone(AriError):
+    """404: the channel, bridge, playback or recording no longer exists (a caller hung up, a race)."""
+
+
+class ChannelGone(ResourceGone):
+    """404 on a channel: it hung up or vanished. Not a crash; the call's task ends."""
+
+
+class BridgeGone(ResourceGone):
+    """404 on a bridge."""
+
+
+class PlaybackGone(ResourceGone):
+    """404 on a playback (it already finished)."""
+
+
+class NotInStasis(AriError):
+    """409: the channel exists but is not (or no longer) in our Stasis application."""
+
+
+class BadRequest(AriError):
+    """400/422: we sent Asterisk something it refuses (a bug on our side, or bad input from config/API)."""
+
+
+class AriUnavailable(AriError):
+    """Asterisk could not be reached, or answered 5xx: retry later, never crash a call on it alone."""
