@@ -62,6 +62,7 @@ class CallSession:
         self.language = language
         self.resumed = resumed
         self.path: list[PathStep] = []
+        self.facts: dict[str, Any] = {}  # what the journal keeps beyond the path: hotline, wait, agent, ...
         self.outcome: str | None = None
         self.started_at = clock.time()
         self.answered_at: float | None = None

@@ -1,0 +1,81 @@
+"""Redis state layer: agents' directory and presence, hotline queues, claims, journal, closures.
+
+The only Redis code of callcontrol. Every multi-key or check-then-set change is a Lua script (scripts/*.lua),
+so several instances can share one Redis. Key schema and script guarantees: docs/state.md.
+"""
+
+from .agents import NO_ANSWER, Agents
+from .closures import ALL, Closures
+from .errors import (
+    AgentBusy,
+    AgentNotFound,
+    CallAlreadyQueued,
+    CallNotFound,
+    CallNotWaiting,
+    DeviceNotConfigured,
+    InvalidTransition,
+    QueueFull,
+    StateError,
+)
+from .events import AgentAvailable, parse_event
+from .instances import Instances
+from .journal import Journal
+from .layer import StateLayer
+from .models import (
+    AgentRecord,
+    AgentState,
+    AgentStatus,
+    CallStatus,
+    Claim,
+    Closure,
+    Device,
+    JournalEntry,
+    NoAnswer,
+    QueuedCall,
+    Reservation,
+    StaleEntries,
+    Strategy,
+    SyncResult,
+)
+from .queues import PRIORITY_MAX, Queues, queue_score
+from .store import Keys, Store
+
+__all__ = [
+    "ALL",
+    "NO_ANSWER",
+    "PRIORITY_MAX",
+    "AgentAvailable",
+    "AgentBusy",
+    "AgentNotFound",
+    "AgentRecord",
+    "AgentState",
+    "AgentStatus",
+    "Agents",
+    "CallAlreadyQueued",
+    "CallNotFound",
+    "CallNotWaiting",
+    "CallStatus",
+    "Claim",
+    "Closure",
+    "Closures",
+    "Device",
+    "DeviceNotConfigured",
+    "Instances",
+    "InvalidTransition",
+    "Journal",
+    "JournalEntry",
+    "Keys",
+    "NoAnswer",
+    "QueueFull",
+    "QueuedCall",
+    "Queues",
+    "Reservation",
+    "StaleEntries",
+    "StateError",
+    "StateLayer",
+    "Store",
+    "Strategy",
+    "SyncResult",
+    "parse_event",
+    "queue_score",
+]

@@ -1,0 +1,110 @@
+"""Offers waiting citizens to free agents the moment an agent becomes free: no polling loop.
+
+Every instance listens to the `agent_available` notifications that the state scripts publish, and claims for the
+hotlines concerned. A claim only succeeds for the instance that owns the head call (state/queues.py), so each
+instance hands the offer to its own waiting call's task through an in-process inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import structlog
+from redis.asyncio import Redis
+
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.state.errors import StateError
+from callcontrol.state.events import parse_event
+from callcontrol.state.layer import StateLayer
+from callcontrol.state.models import Claim
+
+log = structlog.get_logger("callcontrol.routing")
+
+SAFETY_SWEEP_SECONDS = 5.0  # re-check hotlines with waiting calls (a lost notification, an expired wrap-up)
+
+
+class Distributor:
+    def __init__(self, state: StateLayer, redis: Redis, hotlines: Mapping[str, HotlineRouting], instance_id: str):
+        self._state = state
+        self._redis = redis
+        self._hotlines = hotlines
+        self._instance = instance_id
+        self._offers: dict[str, asyncio.Queue[Claim]] = {}
+        self._waiting_hotlines: dict[str, str] = {}  # local call id -> hotline
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # ------------------------------------------------------------------------------------------ calls
+
+    def register(self, call_id: str, hotline: str) -> asyncio.Queue[Claim]:
+        """A local call starts waiting in `hotline`: offers for it arrive in the returned inbox."""
+        inbox: asyncio.Queue[Claim] = asyncio.Queue()
+        self._offers[call_id] = inbox
+        self._waiting_hotlines[call_id] = hotline
+        return inbox
+
+    def unregister(self, call_id: str) -> None:
+        self._offers.pop(call_id, None)
+        self._waiting_hotlines.pop(call_id, None)
+
+    async def offer_now(self, hotline: str) -> None:
+        """Claim for `hotline` until no free agent or no call of ours is at its head."""
+        settings = self._hotlines.get(hotline)
+        if settings is None:
+            return
+        lock = self._locks.setdefault(hotline, asyncio.Lock())
+        async with lock:
+            while True:
+                try:
+                    claim = await self._state.queues.claim(hotline, settings.strategy, instance=self._instance)
+                except StateError as exc:
+                    log.warning("claim_failed", hotline=hotline, error=str(exc))
+                    return
+                if claim is None:
+                    return
+                inbox = self._offers.get(claim.call_id)
+                if inbox is None:
+                    # Our call left between its enqueue and this claim (hung up): give the agents back.
+                    log.info("claim_for_gone_call", call_id=claim.call_id, agents=list(claim.agent_ids))
+                    await self._state.queues.leave(claim.call_id)
+                    continue
+                log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
+                inbox.put_nowait(claim)
+
+    # ------------------------------------------------------------------------------------------ loops
+
+    async def run(self) -> None:
+        """Listen to agent_available notifications forever (reconnecting to Redis when it goes away)."""
+        channel = self._state.store.keys.events
+        while True:
+            try:
+                pubsub = self._redis.pubsub()
+                await pubsub.subscribe(channel)
+                log.info("distributor_listening", channel=channel)
+                await self._sweep()  # whatever became free while we were not listening
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    event = parse_event(message["data"])
+                    if event is None:
+                        continue
+                    for hotline in event.hotlines:
+                        if hotline in self._waiting_hotlines.values():
+                            await self.offer_now(hotline)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: calls stay up; retry
+                log.warning("distributor_redis_lost", error=str(exc) or type(exc).__name__)
+                await asyncio.sleep(1.0)
+
+    async def sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SAFETY_SWEEP_SECONDS)
+            try:
+                await self._sweep()
+            except Exception as exc:
+                log.warning("distributor_sweep_failed", error=str(exc) or type(exc).__name__)
+
+    async def _sweep(self) -> None:
+        for hotline in set(self._waiting_hotlines.values()):
+            await self.offer_now(hotline)

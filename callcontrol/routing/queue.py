@@ -1,0 +1,286 @@
+"""A citizen waiting in a hotline: queued in Redis, music on hold, position announcements, offers to agents,
+the bridge once an agent accepts, the agent's release afterwards. Implements flows.ports.Enqueuer.
+
+Outcomes (the flow's `enqueue.on` table branches on them): answered, timeout, full, unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from callcontrol import numbers
+from callcontrol.ari.client import AriClient
+from callcontrol.ari.errors import AriError
+from callcontrol.ari.models import ChannelDestroyed, ChannelHangupRequest, StasisEnd
+from callcontrol.calls.clock import Clock
+from callcontrol.calls.session import CallSession
+from callcontrol.routing.dialer import Dialer, Leg, LegResult
+from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.state.errors import QueueFull, StateError
+from callcontrol.state.layer import StateLayer
+from callcontrol.state.models import AgentStatus, Claim, Device, Strategy
+
+log = structlog.get_logger("callcontrol.routing")
+
+_REACHABLE = {AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
+_LEG_ENDED = (ChannelDestroyed, ChannelHangupRequest, StasisEnd)
+
+
+@dataclass(frozen=True)
+class Offer:
+    claim: Claim
+    triggered_at: float  # loop time when the distributor started looking (enqueue or an agent became free)
+
+
+class HotlineRouter:
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        state: StateLayer,
+        distributor: Distributor,
+        dialer: Dialer,
+        hotlines: Mapping[str, HotlineRouting],
+        instance_id: str,
+        clock: Clock,
+    ):
+        self._ari = ari
+        self._state = state
+        self._distributor = distributor
+        self._dialer = dialer
+        self._hotlines = hotlines
+        self._instance = instance_id
+        self._clock = clock
+        self._task_group: asyncio.TaskGroup | None = None
+
+    def attach(self, task_group: asyncio.TaskGroup) -> None:
+        """Wrap-up timers run as children of the app's TaskGroup."""
+        self._task_group = task_group
+
+    # ------------------------------------------------------------------------------------------ Enqueuer
+
+    async def enqueue(self, call: CallSession, hotline_id: str) -> str:  # type: ignore[override]
+        hotline = self._hotlines[hotline_id]
+        call.facts["hotline"] = hotline_id
+        if hotline.overflow_when_nobody and not await self._anyone_reachable(hotline_id):
+            call.note("queue:unavailable", hotline=hotline_id)
+            return "unavailable"
+        if call.answered_at is None:
+            await call.answer()
+        loop = asyncio.get_running_loop()
+        enqueued_at = loop.time()
+        try:
+            position = await self._state.queues.enqueue(
+                call.call_id,
+                hotline_id,
+                priority=hotline.priority,
+                owner=self._instance,
+                max_length=hotline.max_length or None,
+                caller_masked=numbers.mask(call.caller_raw),
+            )
+        except QueueFull:
+            call.note("queue:full", hotline=hotline_id)
+            return "full"
+        call.note("queue:waiting", hotline=hotline_id, position=position)
+        inbox = self._distributor.register(call.call_id, hotline_id)
+        connected = False
+        try:
+            await self._moh(call, hotline, on=True)
+            trigger = loop.time()
+            await self._distributor.offer_now(hotline_id)
+            tried: list[str] = []
+            deadline = enqueued_at + hotline.max_wait
+            next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf
+            while True:
+                now = loop.time()
+                if now >= deadline:
+                    call.note("queue:timeout", hotline=hotline_id, waited=round(now - enqueued_at, 1))
+                    return "timeout"
+                claim = await _next(inbox, min(deadline, next_announce) - now)
+                if claim is None:
+                    if loop.time() >= next_announce:
+                        await self._announce(call, hotline)
+                        next_announce = loop.time() + hotline.announce_interval
+                    continue
+                call.facts["wait"] = round(loop.time() - enqueued_at, 3)
+                answered = await self._offer(call, hotline, Offer(claim, trigger), tried, enqueued_at)
+                if answered:
+                    connected = True
+                    return "answered"
+                await self._moh(call, hotline, on=True)
+                trigger = loop.time()
+                # No answer: the next free agent at once, if any (the one who missed is excluded).
+                nxt = await self._state.queues.claim_agent_for_call(
+                    call.call_id, hotline_id, hotline.strategy, exclude=tried, instance=self._instance
+                )
+                if nxt is not None:
+                    inbox.put_nowait(nxt)
+        finally:
+            self._distributor.unregister(call.call_id)
+            if not connected:
+                await self._leave_quietly(call.call_id)
+
+    # ------------------------------------------------------------------------------------------ offer
+
+    async def _offer(
+        self, call: CallSession, hotline: HotlineRouting, offer: Offer, tried: list[str], enqueued_at: float
+    ) -> bool:
+        """Ring the claimed agent(s); True once one accepted and the conversation is over (or the call was
+        handed over); False when nobody accepted (the call is back at its place in the queue)."""
+        claim = offer.claim
+        loop = asyncio.get_running_loop()
+        rings: dict[asyncio.Task[Leg], str] = {}
+        for agent_id in claim.agent_ids:
+            tried.append(agent_id)
+            try:
+                record = await self._state.agents.get_record(agent_id)
+                device = (await self._state.agents.get_state(agent_id)).device or Device.SOFTPHONE
+            except StateError as exc:
+                log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
+                continue
+            task = asyncio.create_task(self._dialer.ring(call, record, device, hotline, self._clock.time()))
+            rings[task] = agent_id
+        log.info(
+            "routing_latency",
+            hotline=hotline.id,
+            agents=list(claim.agent_ids),
+            routing_latency_ms=round((loop.time() - offer.triggered_at) * 1000, 1),
+            waited=round(loop.time() - enqueued_at, 3),
+        )
+        winner: Leg | None = None
+        results: list[Leg] = []
+        try:
+            pending = set(rings)
+            while pending and winner is None:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    leg = task.result()
+                    results.append(leg)
+                    if leg.result is LegResult.ACCEPTED and winner is None:
+                        winner = leg
+        finally:
+            for task in rings:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*rings, return_exceptions=True)
+        losers = [agent for agent in claim.agent_ids if winner is None or agent != winner.agent_id]
+        if winner is None:
+            await self._no_answer(call, hotline, claim, results)
+            return False
+        if hotline.strategy is Strategy.RING_ALL or len(claim.agent_ids) > 1:
+            await self._state.queues.release_ringall(call.call_id, winner.agent_id)
+            for leg in results:
+                if leg.agent_id in losers and leg.channel_id:
+                    await _quietly(self._ari.hangup(leg.channel_id))
+        await self._converse(call, hotline, winner)
+        return True
+
+    async def _no_answer(self, call: CallSession, hotline: HotlineRouting, claim: Claim, legs: list[Leg]) -> None:
+        for agent_id in claim.agent_ids:
+            try:
+                missed = await self._state.queues.release_no_answer(
+                    call.call_id, agent_id, max_misses=hotline.max_misses
+                )
+            except StateError as exc:
+                log.warning("release_no_answer_failed", agent=agent_id, error=str(exc))
+                continue
+            call.note("agent:no_answer", agent=agent_id, missed=missed.missed)
+            if missed.auto_paused:
+                log.info("agent_paused_no_answer", agent=agent_id, missed=missed.missed)
+
+    async def _converse(self, call: CallSession, hotline: HotlineRouting, leg: Leg) -> None:
+        """Bridge citizen and agent (mixing,dtmf_events: plain mixing bridges swallow DTMF); either side hanging
+        up ends the call; the agent goes to wrap-up."""
+        agent_id = leg.agent_id
+        connected_at = self._clock.time()
+        await self._state.queues.connect(call.call_id, agent_id)
+        call.on_cleanup(lambda: self._release(agent_id, hotline, connected_at))
+        call.facts["agent"] = agent_id
+        call.facts["device"] = leg.device.value
+        bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-{call.call_id}")
+        call.on_cleanup(lambda: _quietly(self._ari.destroy_bridge(bridge.id)))
+        await _quietly(self._ari.stop_moh(call.channel.id))
+        await self._ari.add_channel(bridge.id, [call.channel.id, leg.channel_id])
+        call.note("connected", agent=agent_id, device=leg.device.value, hotline=hotline.id)
+        await call.mailbox.take(lambda e: isinstance(e, _LEG_ENDED) and leg.channel_id in e.channel_ids())
+        call.note("agent_hung_up", agent=agent_id)
+        call.outcome = "answered"
+
+    async def _release(self, agent_id: str, hotline: HotlineRouting, connected_at: float) -> None:
+        handled = self._clock.time() - connected_at
+        try:
+            await self._state.queues.release(agent_id, wrap_up_seconds=hotline.wrap_up)  # records handling time
+        except StateError as exc:
+            log.warning("agent_release_failed", agent=agent_id, error=str(exc))
+            return
+        log.info("agent_released", agent=agent_id, handled=round(handled, 1), wrap_up=hotline.wrap_up)
+        if hotline.wrap_up > 0 and self._task_group is not None:
+            self._task_group.create_task(self._end_wrap_up(agent_id, hotline.wrap_up))
+
+    async def _end_wrap_up(self, agent_id: str, after: float) -> None:
+        await asyncio.sleep(after)
+        try:
+            await self._state.agents.end_wrap_up(agent_id)  # publishes agent_available
+        except Exception as exc:
+            log.warning("end_wrap_up_failed", agent=agent_id, error=str(exc) or type(exc).__name__)
+
+    # ------------------------------------------------------------------------------------------ waiting
+
+    async def _anyone_reachable(self, hotline_id: str) -> bool:
+        members = [agent for agent, _penalty in await self._state.agents.members(hotline_id)]
+        if not members:
+            return False
+        return any(s.status in _REACHABLE for s in await self._state.agents.states(members))
+
+    async def _moh(self, call: CallSession, hotline: HotlineRouting, *, on: bool) -> None:
+        action = self._ari.start_moh(call.channel.id, hotline.moh_class) if on else self._ari.stop_moh(call.channel.id)
+        await _quietly(action)
+
+    async def _announce(self, call: CallSession, hotline: HotlineRouting) -> None:
+        """Position (and estimated wait) announcement, between two stretches of music."""
+        try:
+            position = await self._state.queues.position(call.call_id)
+        except StateError:
+            return
+        if position == 1:
+            media = ["queue-youarenext"]
+        else:
+            media = ["queue-thereare", f"number:{position - 1}", "queue-callswaiting"]
+        estimate = None
+        if hotline.announce_wait:
+            with contextlib.suppress(StateError):
+                estimate = await self._state.journal.estimated_wait(hotline.id, position)
+        if estimate:
+            media += ["queue-holdtime", f"number:{max(1, round(estimate / 60))}", "queue-minutes"]
+        call.note("queue:announce", position=position, estimate=round(estimate) if estimate else None)
+        await self._moh(call, hotline, on=False)
+        await call.play(media)
+        await self._moh(call, hotline, on=True)
+
+    async def _leave_quietly(self, call_id: str) -> None:
+        try:
+            await self._state.queues.leave(call_id)
+        except Exception as exc:
+            log.warning("queue_leave_failed", error=str(exc) or type(exc).__name__)
+
+
+async def _next(inbox: asyncio.Queue[Claim], timeout: float) -> Claim | None:
+    try:
+        async with asyncio.timeout(max(timeout, 0)):
+            return await inbox.get()
+    except TimeoutError:
+        return None
+
+
+async def _quietly(awaitable: object) -> None:
+    try:
+        await awaitable  # type: ignore[misc]
+    except AriError:
+        pass

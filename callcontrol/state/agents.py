@@ -1,0 +1,121 @@
+"""Agent directory (static data from configuration) and live presence; every change is one Lua script."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .errors import AgentNotFound
+from .models import AgentRecord, AgentState, Device, SyncResult
+from .store import Store, decode_list, decode_map
+
+NO_ANSWER = "no_answer"  # pause reason set by record_miss / release_no_answer
+
+
+class Agents:
+    """Agents' directory and presence, shared by every instance through Redis."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._keys = store.keys
+
+    # -- directory ---------------------------------------------------------------------------------------------
+    async def sync_agents(self, records: Iterable[AgentRecord], *, now: float | None = None) -> SyncResult:
+        """Replace the directory with `records`; keeps the live presence of agents still configured."""
+        payload = []
+        seen: set[str] = set()
+        for r in records:
+            if r.id in seen:
+                raise ValueError(f"agent {r.id!r} is configured twice")
+            seen.add(r.id)
+            payload.append({
+                "id": r.id,
+                "name": r.name,
+                "softphone": r.softphone or "",
+                "mobile": r.mobile or "",
+                "pin_hash": r.pin_hash or "",
+                "hotlines_json": json.dumps(dict(r.hotlines), sort_keys=True),
+                "members": [[h, p] for h, p in sorted(r.hotlines.items())],
+            })
+        reply = await self._store.run("sync_agents", self._store.now(now), json.dumps(payload))
+        return SyncResult(added=tuple(reply.get("added") or ()), removed=tuple(reply.get("removed") or ()))
+
+    async def get_record(self, agent_id: str) -> AgentRecord:
+        h = decode_map(await self._store.redis.hgetall(self._keys.agent(agent_id)))
+        if not h:
+            raise AgentNotFound(agent_id)
+        return AgentRecord(
+            id=agent_id,
+            name=h.get("name", ""),
+            softphone=h.get("softphone") or None,
+            mobile=h.get("mobile") or None,
+            hotlines=json.loads(h.get("hotlines") or "{}"),
+            pin_hash=h.get("pin_hash") or None,
+        )
+
+    async def agent_ids(self) -> list[str]:
+        return sorted(decode_list(await self._store.redis.smembers(self._keys.agents)))
+
+    async def members(self, hotline: str) -> list[tuple[str, int]]:
+        """(agent id, penalty) of a hotline, by penalty then id."""
+        rows = await self._store.redis.zrange(self._keys.members(hotline), 0, -1, withscores=True)
+        return [(a.decode() if isinstance(a, bytes) else a, int(p)) for a, p in rows]
+
+    # -- presence ----------------------------------------------------------------------------------------------
+    async def get_state(self, agent_id: str) -> AgentState:
+        redis = self._store.redis
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.exists(self._keys.agent(agent_id))
+            pipe.hgetall(self._keys.presence(agent_id))
+            exists, raw = await pipe.execute()
+        if not exists:
+            raise AgentNotFound(agent_id)
+        return AgentState.from_hash(agent_id, decode_map(raw))
+
+    async def states(self, agent_ids: Iterable[str] | None = None) -> list[AgentState]:
+        """Presence of the given agents (default: all configured agents), in id order."""
+        ids = sorted(agent_ids) if agent_ids is not None else await self.agent_ids()
+        async with self._store.redis.pipeline(transaction=False) as pipe:
+            for a in ids:
+                pipe.hgetall(self._keys.presence(a))
+            rows = await pipe.execute()
+        return [AgentState.from_hash(a, decode_map(h)) for a, h in zip(ids, rows, strict=True) if h]
+
+    async def _op(self, op: str, agent_id: str, now: float | None, arg: Any = "") -> dict[str, Any]:
+        return await self._store.run("presence", op, agent_id, self._store.now(now), arg)
+
+    def _state(self, agent_id: str, reply: dict[str, Any]) -> AgentState:
+        return AgentState.from_hash(agent_id, reply["presence"])
+
+    async def login(self, agent_id: str, device: Device | str, *, now: float | None = None) -> AgentState:
+        """logged_out -> available on `device` (publishes agent_available); when logged in: switch device."""
+        return self._state(agent_id, await self._op("login", agent_id, now, Device(device).value))
+
+    async def logout(self, agent_id: str, *, now: float | None = None) -> AgentState:
+        """-> logged_out; refused (AgentBusy) while ringing or on a call."""
+        return self._state(agent_id, await self._op("logout", agent_id, now))
+
+    async def pause(self, agent_id: str, reason: str, *, now: float | None = None) -> AgentState:
+        """available / wrap_up / paused -> paused(reason); AgentBusy while ringing or on a call."""
+        return self._state(agent_id, await self._op("pause", agent_id, now, reason))
+
+    async def unpause(self, agent_id: str, *, now: float | None = None) -> AgentState:
+        """paused -> available (misses reset, publishes agent_available); harmless when available."""
+        return self._state(agent_id, await self._op("unpause", agent_id, now))
+
+    async def set_wrap_up(self, agent_id: str, until: float, *, now: float | None = None) -> AgentState:
+        """available / wrap_up -> wrap_up until `until` (epoch seconds)."""
+        return self._state(agent_id, await self._op("set_wrap_up", agent_id, now, until))
+
+    async def end_wrap_up(self, agent_id: str, *, now: float | None = None) -> AgentState:
+        """wrap_up -> available (publishes agent_available); harmless in any other state."""
+        return self._state(agent_id, await self._op("end_wrap_up", agent_id, now))
+
+    async def record_miss(self, agent_id: str, max_misses: int, *, now: float | None = None) -> int:
+        """Count one more consecutive no-answer; auto-pause with reason "no_answer" at `max_misses` (0: never)."""
+        reply = await self._op("record_miss", agent_id, now, max_misses)
+        return int(reply["presence"]["missed"])
+
+    async def reset_misses(self, agent_id: str, *, now: float | None = None) -> AgentState:
+        return self._state(agent_id, await self._op("reset_misses", agent_id, now))

@@ -1,0 +1,45 @@
+"""One object giving the composition root every part of the state layer over one Redis client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from .agents import Agents
+from .closures import Closures
+from .instances import Instances
+from .journal import Journal
+from .queues import Queues
+from .store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class StateLayer:
+    store: Store
+    agents: Agents
+    queues: Queues
+    instances: Instances
+    journal: Journal
+    closures: Closures
+
+    @classmethod
+    def create(
+        cls,
+        redis: Redis,
+        *,
+        prefix: str = "cc:",
+        clock: Callable[[], float] = time.time,
+        journal_max_entries: int = 100_000,
+    ) -> StateLayer:
+        store = Store(redis, prefix=prefix, clock=clock)
+        return cls(
+            store=store,
+            agents=Agents(store),
+            queues=Queues(store),
+            instances=Instances(store),
+            journal=Journal(store, max_entries=journal_max_entries),
+            closures=Closures(store),
+        )

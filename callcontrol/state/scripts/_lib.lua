@@ -1,0 +1,131 @@
+-- Shared helpers, prepended to every script by store.load_script_source.
+-- ARGV[1] is always the key prefix ("cc:"); key names must match store.Keys.
+-- Scripts return cjson-encoded objects; {"error": CODE, ...} is mapped to a typed exception in Python.
+local P = ARGV[1]
+local K = {}
+function K.agents() return P .. 'agents' end
+function K.agent(a) return P .. 'agent:' .. a end
+function K.presence(a) return P .. 'agent:' .. a .. ':presence' end
+function K.hotlines() return P .. 'hotlines' end
+function K.members(h) return P .. 'hotline:' .. h .. ':members' end
+function K.waiting(h) return P .. 'hotline:' .. h .. ':waiting' end
+function K.rr(h) return P .. 'hotline:' .. h .. ':rr' end
+function K.handling(h) return P .. 'hotline:' .. h .. ':handling' end
+function K.call(c) return P .. 'call:' .. c end
+function K.call_agents(c) return P .. 'call:' .. c .. ':agents' end
+function K.calls() return P .. 'calls' end
+function K.instance(i) return P .. 'instance:' .. i end
+function K.events() return P .. 'events' end
+
+local HANDLING_SAMPLES = 50
+
+local function hgetall(key)
+  local flat = redis.call('HGETALL', key)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function blank(v) return v == nil or v == false or v == '' end
+
+local function reply(t) return cjson.encode(t) end
+
+local function fail(code, t)
+  t = t or {}
+  t.error = code
+  return cjson.encode(t)
+end
+
+-- Presence of a configured agent (nil when the agent is not in the directory).
+local function presence(a)
+  if redis.call('EXISTS', K.agent(a)) == 0 then return nil end
+  local p = hgetall(K.presence(a))
+  if blank(p.state) then p.state = 'logged_out' end
+  return p
+end
+
+-- Free to be offered a call: no reservation, a device, and available or in an expired wrap-up.
+local function is_free(p, now)
+  if not blank(p.reserved_by) or blank(p.device) then return false end
+  if p.state == 'available' then return true end
+  return p.state == 'wrap_up' and (tonumber(p.wrap_up_until) or 0) <= tonumber(now)
+end
+
+local function agent_hotline_ids(a)
+  local raw = redis.call('HGET', K.agent(a), 'hotlines')
+  local ids = {}
+  if raw then
+    for h, _ in pairs(cjson.decode(raw)) do ids[#ids + 1] = h end
+  end
+  table.sort(ids)
+  return ids
+end
+
+local function publish_available(a, now)
+  redis.call('PUBLISH', K.events(), cjson.encode({
+    type = 'agent_available', agent = a, hotlines = agent_hotline_ids(a), at = tonumber(now)}))
+end
+
+local function clear_reservation(a)
+  redis.call('HSET', K.presence(a), 'reserved_by', '', 'reserved_owner', '', 'reserved_hotline', '',
+    'connected_at', '')
+end
+
+-- Agent -> available (reservation cleared); publishes agent_available.
+local function set_available(a, now, reset_idle)
+  clear_reservation(a)
+  redis.call('HSET', K.presence(a), 'state', 'available', 'wrap_up_until', '', 'pause_reason', '',
+    'changed_at', now)
+  if reset_idle then redis.call('HSET', K.presence(a), 'idle_since', now) end
+  publish_available(a, now)
+end
+
+local function reserve(a, c, call, now)
+  redis.call('HSET', K.presence(a), 'state', 'ringing', 'reserved_by', c, 'reserved_owner', call.owner,
+    'reserved_hotline', call.hotline, 'wrap_up_until', '', 'changed_at', now)
+  redis.call('SADD', K.call_agents(c), a)
+end
+
+-- An offered call with no agent left goes back to the waiting zset with its original score.
+local function requeue_call(c)
+  local call = hgetall(K.call(c))
+  if blank(call.hotline) then return false end
+  redis.call('HSET', K.call(c), 'status', 'waiting', 'offered_at', '', 'claimed_by', '')
+  redis.call('DEL', K.call_agents(c))
+  redis.call('ZADD', K.waiting(call.hotline), call.score, c)
+  return true
+end
+
+-- Forget agent a for call c; returns true when that put the call back in the queue.
+local function drop_agent_from_call(c, a)
+  if blank(c) or redis.call('EXISTS', K.call(c)) == 0 then return false end
+  redis.call('SREM', K.call_agents(c), a)
+  if redis.call('HGET', K.call(c), 'status') == 'offered' and redis.call('SCARD', K.call_agents(c)) == 0 then
+    return requeue_call(c)
+  end
+  return false
+end
+
+-- Free every agent still ringing for call c, except `keep`; returns the freed ids (sorted).
+local function free_ringing(c, keep, now)
+  local freed = {}
+  for _, a in ipairs(redis.call('SMEMBERS', K.call_agents(c))) do
+    if a ~= keep then
+      local p = presence(a)
+      if p and p.reserved_by == c and p.state == 'ringing' then
+        set_available(a, now, false)
+        freed[#freed + 1] = a
+      end
+      redis.call('SREM', K.call_agents(c), a)
+    end
+  end
+  table.sort(freed)
+  return freed
+end
+
+local function delete_call(c)
+  local h = redis.call('HGET', K.call(c), 'hotline')
+  if h then redis.call('ZREM', K.waiting(h), c) end
+  redis.call('DEL', K.call(c), K.call_agents(c))
+  redis.call('SREM', K.calls(), c)
+end

@@ -1,0 +1,22 @@
+-- enqueue(call, hotline, score, priority, now, owner, max_length, caller_masked) -> {position}
+-- Guarantees: the length check and the insertion are one step (two instances cannot both take the last
+-- place); the score (priority, then arrival) is stored with the call so a requeue restores the same place;
+-- enqueueing a call already waiting on the same hotline again is harmless and returns its position.
+local c, h, score, priority, now, owner, max_length, masked =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
+local existing = hgetall(K.call(c))
+if not blank(existing.status) then
+  if existing.hotline == h and existing.status == 'waiting' then
+    return reply({position = redis.call('ZRANK', K.waiting(h), c) + 1})
+  end
+  return fail('CALL_ALREADY_QUEUED', {call = c, hotline = existing.hotline, status = existing.status})
+end
+local length = redis.call('ZCARD', K.waiting(h))
+if max_length > 0 and length >= max_length then
+  return fail('QUEUE_FULL', {hotline = h, length = length})
+end
+redis.call('HSET', K.call(c), 'call_id', c, 'hotline', h, 'score', score, 'priority', priority,
+  'enqueued_at', now, 'owner', owner, 'caller_masked', masked, 'status', 'waiting')
+redis.call('ZADD', K.waiting(h), score, c)
+redis.call('SADD', K.calls(), c)
+return reply({position = redis.call('ZRANK', K.waiting(h), c) + 1})

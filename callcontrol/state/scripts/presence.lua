@@ -1,0 +1,71 @@
+-- presence(op, agent, now, arg): one agent's presence transitions, each a check-then-set done atomically.
+-- ops: login(device) logout pause(reason) unpause set_wrap_up(until) end_wrap_up record_miss(max) reset_misses
+-- Guarantees: a ringing / on-call agent is never logged out, paused or moved to another device (AGENT_BUSY);
+-- login, unpause and end_wrap_up publish agent_available; record_miss auto-pauses ("no_answer") at `max`.
+local op, a, now, arg = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local p = presence(a)
+if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
+local key = K.presence(a)
+local busy = p.state == 'ringing' or p.state == 'on_call'
+local extra = {}
+
+local function invalid(what)
+  return fail('INVALID_TRANSITION', {agent = a, state = p.state, op = what})
+end
+
+if op == 'login' then
+  local endpoint = redis.call('HGET', K.agent(a), arg)
+  if (arg ~= 'softphone' and arg ~= 'mobile') or blank(endpoint) then
+    return fail('DEVICE_NOT_CONFIGURED', {agent = a, device = arg})
+  end
+  if busy then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'change device'}) end
+  redis.call('HSET', key, 'device', arg, 'changed_at', now)
+  if p.state == 'logged_out' then
+    redis.call('HSET', key, 'state', 'available', 'missed', 0, 'pause_reason', '', 'wrap_up_until', '',
+      'idle_since', now)
+    publish_available(a, now)
+  end
+elseif op == 'logout' then
+  if busy then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'log out'}) end
+  if p.state ~= 'logged_out' then
+    redis.call('HSET', key, 'state', 'logged_out', 'device', '', 'pause_reason', '', 'wrap_up_until', '',
+      'changed_at', now)
+  end
+elseif op == 'pause' then
+  if busy then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'pause'}) end
+  if p.state == 'logged_out' then return invalid('pause') end
+  redis.call('HSET', key, 'state', 'paused', 'pause_reason', arg, 'wrap_up_until', '', 'changed_at', now)
+elseif op == 'unpause' then
+  if p.state == 'paused' then
+    redis.call('HSET', key, 'state', 'available', 'pause_reason', '', 'missed', 0, 'idle_since', now,
+      'changed_at', now)
+    publish_available(a, now)
+  elseif p.state ~= 'available' then
+    return invalid('unpause')
+  end
+elseif op == 'set_wrap_up' then
+  if busy then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'start wrap-up'}) end
+  if p.state ~= 'available' and p.state ~= 'wrap_up' then return invalid('start wrap-up') end
+  redis.call('HSET', key, 'state', 'wrap_up', 'wrap_up_until', arg, 'changed_at', now)
+elseif op == 'end_wrap_up' then
+  -- harmless in any other state (a claim may already have ended an expired wrap-up)
+  if p.state == 'wrap_up' then
+    redis.call('HSET', key, 'state', 'available', 'wrap_up_until', '', 'changed_at', now)
+    publish_available(a, now)
+  end
+elseif op == 'record_miss' then
+  local missed = redis.call('HINCRBY', key, 'missed', 1)
+  local max = tonumber(arg) or 0
+  extra.auto_paused = false
+  if max > 0 and missed >= max and (p.state == 'available' or p.state == 'wrap_up') then
+    redis.call('HSET', key, 'state', 'paused', 'pause_reason', 'no_answer', 'wrap_up_until', '',
+      'changed_at', now)
+    extra.auto_paused = true
+  end
+elseif op == 'reset_misses' then
+  redis.call('HSET', key, 'missed', 0)
+else
+  return fail('BAD_OP', {op = op})
+end
+extra.presence = hgetall(key)
+return reply(extra)

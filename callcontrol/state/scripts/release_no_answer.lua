@@ -1,0 +1,21 @@
+-- release_no_answer(call, agent, now, max_misses) -> {presence, missed, auto_paused, requeued}
+-- Guarantees: only acts if the agent is ringing for that call (otherwise a harmless no-op); the miss is counted
+-- and the agent either auto-paused ("no_answer") at max_misses or made available at the back of the
+-- longest-idle order (idle_since = now); the call, if no other agent rings for it, is back at its original place.
+local c, a, now, max = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]) or 0
+local p = presence(a)
+if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
+local key = K.presence(a)
+if p.state ~= 'ringing' or p.reserved_by ~= c then
+  return reply({presence = hgetall(key), missed = tonumber(p.missed) or 0, auto_paused = false, requeued = false})
+end
+local missed = redis.call('HINCRBY', key, 'missed', 1)
+local auto_paused = max > 0 and missed >= max
+clear_reservation(a)
+if auto_paused then
+  redis.call('HSET', key, 'state', 'paused', 'pause_reason', 'no_answer', 'changed_at', now)
+else
+  set_available(a, now, true)
+end
+local requeued = drop_agent_from_call(c, a)
+return reply({presence = hgetall(key), missed = missed, auto_paused = auto_paused, requeued = requeued})

@@ -1,0 +1,138 @@
+"""Key schema and Lua script loading: the one place that knows Redis key names (see docs/state.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+
+from .errors import raise_for
+
+SCRIPTS = (
+    "sync_agents",
+    "presence",
+    "enqueue",
+    "leave",
+    "requeue",
+    "adopt",
+    "claim",
+    "connect",
+    "release",
+    "release_no_answer",
+    "release_ringall",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Every key of the product. Lua scripts build the same names from the prefix (scripts/_lib.lua)."""
+
+    prefix: str = "cc:"
+
+    @property
+    def agents(self) -> str:
+        return f"{self.prefix}agents"
+
+    def agent(self, agent_id: str) -> str:
+        return f"{self.prefix}agent:{agent_id}"
+
+    def presence(self, agent_id: str) -> str:
+        return f"{self.prefix}agent:{agent_id}:presence"
+
+    @property
+    def hotlines(self) -> str:
+        return f"{self.prefix}hotlines"
+
+    def members(self, hotline: str) -> str:
+        return f"{self.prefix}hotline:{hotline}:members"
+
+    def waiting(self, hotline: str) -> str:
+        return f"{self.prefix}hotline:{hotline}:waiting"
+
+    def round_robin(self, hotline: str) -> str:
+        return f"{self.prefix}hotline:{hotline}:rr"
+
+    def handling(self, hotline: str) -> str:
+        return f"{self.prefix}hotline:{hotline}:handling"
+
+    def call(self, call_id: str) -> str:
+        return f"{self.prefix}call:{call_id}"
+
+    def call_agents(self, call_id: str) -> str:
+        return f"{self.prefix}call:{call_id}:agents"
+
+    @property
+    def calls(self) -> str:
+        return f"{self.prefix}calls"
+
+    def instance(self, instance_id: str) -> str:
+        return f"{self.prefix}instance:{instance_id}"
+
+    @property
+    def instances(self) -> str:
+        return f"{self.prefix}instances"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"
+
+    @property
+    def journal(self) -> str:
+        return f"{self.prefix}journal"
+
+    def closed(self, scope: str) -> str:
+        return f"{self.prefix}closed:{scope}"
+
+    @property
+    def closures(self) -> str:
+        return f"{self.prefix}closures"
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def decode_map(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """HGETALL result as str -> str whatever the client's decode_responses."""
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def decode_list(raw: Any) -> list[str]:
+    return [_text(v) for v in raw]
+
+
+def load_script_source(name: str) -> str:
+    """The script's text with the shared helpers (_lib.lua) in front of it."""
+    folder = resources.files("callcontrol.state").joinpath("scripts")
+    return folder.joinpath("_lib.lua").read_text("utf-8") + "\n" + folder.joinpath(f"{name}.lua").read_text("utf-8")
+
+
+class Store:
+    """Holds the Redis client, the key schema, the registered scripts and the clock.
+
+    Several callcontrol instances share one Redis (or a Sentinel-managed primary). Scripts build key names
+    from the prefix at run time, so they need every key on one node: Redis Cluster is not supported.
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str = "cc:", clock: Callable[[], float] = time.time) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.clock = clock
+        self._scripts = {name: redis.register_script(load_script_source(name)) for name in SCRIPTS}
+
+    def now(self, now: float | None = None) -> float:
+        return self.clock() if now is None else now
+
+    async def run(self, name: str, *args: str | int | float) -> dict[str, Any]:
+        """Run a script (EVALSHA, loading it on NOSCRIPT); raise the typed error it reports."""
+        raw = await self._scripts[name](keys=[], args=[self.keys.prefix, *(str(a) for a in args)])
+        reply = json.loads(raw)
+        if reply == []:  # an empty Lua table may be encoded as [] (fakeredis) or {} (Redis)
+            reply = {}
+        raise_for(reply)
+        return reply
