@@ -105,7 +105,12 @@ def parse_yaml(text: str, name: str) -> YamlDoc:
         raise ConfigError(
             ConfigIssue(name, line, format_path(p), "key defined twice; keep one") for p, line in duplicates
         )
-    data = yaml.load(text, Loader=_Loader)
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except ValueError as exc:  # PyYAML builds dates itself: 2026-13-01 fails here
+        raise ConfigError(
+            [ConfigIssue(name, None, "", f"invalid value: {exc}; check the dates in this file (write them YYYY-MM-DD)")]
+        ) from exc
     return YamlDoc(name, data, lines)
 
 

@@ -1,0 +1,144 @@
+"""Configuration: the shipped config is valid; every problem is reported with file, line and key path (exit 2)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from callcontrol.__main__ import EXIT_CONFIG, main
+from callcontrol.config import load_config
+
+SHIPPED = Path(__file__).resolve().parents[2] / "config"
+
+VALID = """\
+city:
+  name: Mairie de Test
+  timezone: Europe/Paris
+  public_number: "+33556000000"
+ari:
+  url: http://127.0.0.1:8088
+  password: from-yaml
+http:
+  port: 8080
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see no CALLCONTROL_* variable from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith("CALLCONTROL_"):
+            monkeypatch.delenv(name)
+
+
+def check(directory: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["--config", str(directory), "--secrets", str(directory / "absent.env"), "check-config"])
+    return code, capsys.readouterr().err
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "callcontrol.yaml").write_text(text, encoding="utf-8")
+    return tmp_path / "callcontrol.yaml"
+
+
+def test_shipped_config_is_valid(capsys: pytest.CaptureFixture[str]):
+    """The config/ directory shipped in the repository passes check-config."""
+    code = main(["--config", str(SHIPPED), "--secrets", "/nonexistent/.secrets.env", "check-config"])
+    out = capsys.readouterr()
+    assert (code, out.err) == (0, "")
+    assert "is valid" in out.out
+
+
+def test_valid_config_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A minimal correct file exits 0."""
+    write(tmp_path, VALID)
+    assert check(tmp_path, capsys) == (0, "")
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A YAML syntax error exits 2 naming the file and the line of the problem."""
+    path = write(tmp_path, 'city:\n  name: [unclosed\n  public_number: "+33556000000"\n')
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert f"{path}:3: (top level): invalid YAML" in err
+
+
+def test_unknown_key_names_file_line_and_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A misspelt key exits 2 with file:line, the key path and a hint."""
+    path = write(tmp_path, VALID.replace("  timezone: Europe/Paris\n", "  timezone: Europe/Paris\n  nmae: typo\n"))
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert f"{path}:4: city.nmae: unknown key; check its spelling" in err
+
+
+def test_bad_time_zone_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """An unknown time zone exits 2 at its line, quoting the bad value and an example."""
+    path = write(tmp_path, VALID.replace("Europe/Paris", "Europe/Pariss"))
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert f"{path}:3: city.timezone:" in err
+    assert "unknown time zone 'Europe/Pariss'; use an IANA name such as Europe/Paris" in err
+
+
+def test_public_number_not_in_e164_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A public number in national form exits 2 at its line, asking for E.164."""
+    path = write(tmp_path, VALID.replace('"+33556000000"', '"0556000000"'))
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert f"{path}:4: city.public_number:" in err
+    assert "'0556000000' is not a phone number in E.164 form" in err
+
+
+def test_public_number_that_cannot_exist_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A public number too short to exist (+33123) is refused, not used as caller ID."""
+    path = write(tmp_path, VALID.replace('"+33556000000"', '"+33123"'))
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert f"{path}:4: city.public_number:" in err
+
+
+def test_duplicate_keys_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A key defined twice (YAML would silently keep the last) exits 2 naming each duplicate."""
+    path = write(tmp_path, VALID + "  port: 9090\nari:\n  user: other\n")
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert f"{path}:10: http.port: key defined twice; keep one" in err
+    assert f"{path}:11: ari: key defined twice; keep one" in err
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Several mistakes are all listed in one run, with their count."""
+    write(tmp_path, VALID.replace("Europe/Paris", "Mars/Olympus").replace("port: 8080", "port: 99999"))
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert "(2 problem(s))" in err
+    assert "city.timezone" in err and "http.port" in err
+
+
+def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """CALLCONTROL_ARI_PASSWORD wins over the YAML; the secret never shows in a repr."""
+    write(tmp_path, VALID)
+    settings = load_config(tmp_path, env={"CALLCONTROL_ARI_PASSWORD": "from-env"}).settings
+    assert settings.ari.password == "from-env"
+    assert "from-env" not in repr(settings)
+    assert load_config(tmp_path, env={}).settings.ari.password == "from-yaml"
+
+
+def test_environment_wins_over_secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    """check-config reads .secrets.env, but a variable set in the environment wins over it."""
+    write(tmp_path, VALID.replace("http:\n  port: 8080\n", ""))
+    secrets = tmp_path / ".secrets.env"
+    secrets.write_text("# secrets\nexport CALLCONTROL_HTTP_PORT='70000'\n", encoding="utf-8")
+    code, err = main(["--config", str(tmp_path), "--secrets", str(secrets), "check-config"]), capsys.readouterr().err
+    assert code == EXIT_CONFIG and "http.port" in err
+    monkeypatch.setenv("CALLCONTROL_HTTP_PORT", "8081")
+    assert main(["--config", str(tmp_path), "--secrets", str(secrets), "check-config"]) == 0
+
+
+def test_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]):
+    """An invalid value from the environment is reported under its variable name, not a YAML line."""
+    write(tmp_path, VALID)
+    monkeypatch.setenv("CALLCONTROL_HTTP_PORT", "abc")
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert "CALLCONTROL_HTTP_PORT" in err

@@ -1,0 +1,89 @@
+"""Logs as ops read them: one JSON object per line, call_id per call task, citizen numbers never in full."""
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from fakes import JsonLogs
+
+MASKED = "+33 6•• •• •• 78"
+
+
+@pytest.fixture
+def json_logs() -> Iterator[JsonLogs]:
+    capture = JsonLogs(level="info")
+    yield capture
+    capture.close()
+
+
+def test_one_json_object_per_line(json_logs: JsonLogs):
+    """Each event is one JSON line with event, level and an ISO UTC timestamp."""
+    log = structlog.get_logger("t")
+    log.info("call_started", kind="inbound")
+    log.warning("ari_disconnected", close_code=1006)
+    log.debug("too_chatty")  # below the configured level
+    lines = json_logs.lines
+    assert len(json_logs.raw.splitlines()) == len(lines) == 2
+    assert [(line["event"], line["level"]) for line in lines] == [
+        ("call_started", "info"),
+        ("ari_disconnected", "warning"),
+    ]
+    assert lines[0]["kind"] == "inbound" and lines[0]["timestamp"].endswith("Z")
+
+
+async def test_call_id_is_bound_per_task(json_logs: JsonLogs):
+    """Lines logged from a call's task carry that call's call_id, and only that one."""
+    log = structlog.get_logger("t")
+
+    async def call(call_id: str) -> None:
+        structlog.contextvars.bind_contextvars(call_id=call_id)
+        log.info("call_step", step="start")
+        await asyncio.sleep(0)
+        log.info("call_step", step="end")
+
+    await asyncio.gather(call("a1"), call("b2"))
+    log.info("app_line")
+    by_call = {(line.get("call_id"), line["step"]) for line in json_logs.lines if line["event"] == "call_step"}
+    assert by_call == {("a1", "start"), ("a1", "end"), ("b2", "start"), ("b2", "end")}
+    [app_line] = json_logs.events("app_line")
+    assert "call_id" not in app_line
+
+
+@pytest.mark.parametrize("raw", ["0612345678", "06 12 34 56 78", "06.12.34.56.78", "+33612345678", "0033612345678"])
+def test_caller_number_is_masked(json_logs: JsonLogs, raw: str):
+    """A citizen number in a number field is logged only in its masked form, whatever its spelling."""
+    structlog.get_logger("t").info("call_started", caller=raw, callback_number=raw)
+    [line] = json_logs.lines
+    assert line["caller"] == line["callback_number"] == MASKED
+    assert "612345678" not in json_logs.raw
+    assert "12 34 56" not in json_logs.raw
+
+
+def test_withheld_caller_is_logged_as_anonymous(json_logs: JsonLogs):
+    """A withheld caller shows as 'anonymous', not as an empty or raw value."""
+    structlog.get_logger("t").info("call_started", caller="")
+    assert json_logs.lines[0]["caller"] == "anonymous"
+
+
+def test_number_inside_exception_text_is_masked(json_logs: JsonLogs):
+    """A number inside an exception message or traceback never reaches the log in full."""
+    log = structlog.get_logger("t")
+    try:
+        raise RuntimeError("cannot call back 0612345678 (busy)")
+    except RuntimeError:
+        log.exception("call_failed")
+    [line] = json_logs.lines
+    assert "RuntimeError: cannot call back " + MASKED + " (busy)" in line["exception"]
+    assert "0612345678" not in json_logs.raw
+
+
+def test_number_inside_free_text_fields_is_masked(json_logs: JsonLogs):
+    """Numbers inside error/reason/message texts are masked; the rest of the sentence stays readable."""
+    structlog.get_logger("t").warning(
+        "transfer_failed", error="Asterisk refused 06 12 34 56 78", reason="busy", message="from +33612345678"
+    )
+    [line] = json_logs.lines
+    assert line["error"] == "Asterisk refused " + MASKED
+    assert line["message"] == "from " + MASKED
+    assert line["reason"] == "busy"
