@@ -75,6 +75,8 @@ class CitySettings(_Section):
             parsed = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException:
             raise ValueError(f"{value!r} is not a phone number in E.164 form (e.g. +33556000000)") from None
+        if not phonenumbers.is_valid_number(parsed):
+            raise ValueError(f"{value!r} is not a valid number (check its length; E.164, e.g. +33556000000)")
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -146,16 +148,26 @@ def read_secrets_file(path: Path) -> dict[str, str]:
 def load_settings(directory: Path, env: Mapping[str, str]) -> Settings:
     doc = load_yaml(directory / SETTINGS_FILE, display_name=str(directory / SETTINGS_FILE))
     data = _as_mapping(doc)
+    from_env: dict[tuple[str, str], str] = {}
     for variable, (section, key) in ENV_OVERRIDES.items():
-        if env.get(variable):
-            data.setdefault(section, {})
-            if not isinstance(data[section], dict):
-                continue
+        if not env.get(variable):
+            continue
+        if data.get(section) is None:
+            data[section] = {}
+        if isinstance(data[section], dict):
             data[section][key] = env[variable]
+            from_env[(section, key)] = variable
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(pydantic_issues(doc, exc)) from None
+        issues = []
+        for issue in pydantic_issues(doc, exc):
+            section, _, key = issue.path.partition(".")
+            variable = from_env.get((section, key))
+            if variable:  # the bad value came from the environment, not from the line of the file
+                issue = ConfigIssue(f"environment variable {variable}", None, issue.path, issue.message)
+            issues.append(issue)
+        raise ConfigError(issues) from None
     if not settings.instance.id:
         settings = settings.model_copy(update={"instance": InstanceSettings(id=settings.ari.app)})
     return settings

@@ -25,8 +25,15 @@ TEXT_FIELDS = frozenset({"event", "error", "reason", "message", "exception", "de
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\d .-]{6,}\d)")
 
 
+_ASTERISK_ID = re.compile(r"^\d{9,11}\.\d{1,9}$")  # channel/bridge unique ids: epoch.sequence
+
+
 def _mask_text(text: str) -> str:
-    return _DIGIT_RUN.sub(lambda m: numbers.mask(m.group(0)), text)
+    def replace(match: re.Match[str]) -> str:
+        found = match.group(0)
+        return found if _ASTERISK_ID.match(found) else numbers.mask(found)
+
+    return _DIGIT_RUN.sub(replace, text)
 
 
 def mask_numbers(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

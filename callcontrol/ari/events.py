@@ -33,7 +33,8 @@ class Backoff:
     jitter: float = 0.5  # fraction of the delay that is randomised
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        base = min(self.maximum, self.initial * self.factor ** max(attempt - 1, 0))
+        # The exponent is capped: after a long outage the delay stays at `maximum` instead of overflowing.
+        base = min(self.maximum, self.initial * self.factor ** min(max(attempt - 1, 0), 64))
         return base * (1 - self.jitter) + base * self.jitter * rng.random()
 
 

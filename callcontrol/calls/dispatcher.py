@@ -103,7 +103,6 @@ class CallDispatcher:
         self._owners[channel.id] = session
         task = self._task_group.create_task(self._run(session, handler), name=f"call-{session.call_id}")
         self._tasks[session.call_id] = task
-        session.set_end_hook(lambda: task.cancel("caller hung up"))
 
     async def _run(self, session: CallSession, handler: CallHandler) -> None:
         structlog.contextvars.bind_contextvars(call_id=session.call_id, channel=session.channel.id)
@@ -117,7 +116,13 @@ class CallDispatcher:
             resumed=session.resumed,
         )
         outcome = "error"
+        task = asyncio.current_task()
+        # Installed here, not at creation: a hangup that arrives before the task first runs must not cancel it
+        # before its `finally` can clean up and log.
+        session.set_end_hook(lambda: task.cancel("caller hung up") if task else None)
         try:
+            if session.hung_up:
+                raise CallEnded(session.channel.id)
             outcome = await handler(session) or session.outcome or "completed"
         except asyncio.CancelledError:
             if not session.hung_up:
