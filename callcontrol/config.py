@@ -49,6 +49,8 @@ class CitySettings(_Section):
     public_name: str = "Mairie"
     agents_line: str | None = None
     language: str = "fr"
+    # External numbers every flow may `transfer` to (toll-fraud guard; flow files can add their own).
+    transfer_allow: tuple[str, ...] = ()
 
     @field_validator("timezone")
     @classmethod

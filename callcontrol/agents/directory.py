@@ -70,8 +70,9 @@ class AgentsFile(BaseModel):
     agents: list[AgentEntry] = Field(default_factory=list)
 
 
-def load_agents(directory: Path, hotline_ids: Iterable[str]) -> tuple[AgentRecord, ...]:
-    """Read and check config/agents.yaml; every problem is reported with file, line and key path."""
+def load_agents(directory: Path, hotline_ids: Iterable[str] | None) -> tuple[AgentRecord, ...]:
+    """Read and check config/agents.yaml; every problem is reported with file, line and key path.
+    `hotline_ids` None: the hotlines could not be read (already reported), so memberships are not checked."""
     path = directory / AGENTS_FILE
     if not path.exists():
         return ()
@@ -80,7 +81,7 @@ def load_agents(directory: Path, hotline_ids: Iterable[str]) -> tuple[AgentRecor
         parsed = AgentsFile.model_validate(doc.data or {})
     except ValidationError as exc:
         raise ConfigError(pydantic_issues(doc, exc)) from None
-    known = set(hotline_ids)
+    known = set(hotline_ids) if hotline_ids is not None else None
     issues: list[ConfigIssue] = []
     seen: dict[str, int] = {}
     for index, agent in enumerate(parsed.agents):
@@ -92,11 +93,11 @@ def load_agents(directory: Path, hotline_ids: Iterable[str]) -> tuple[AgentRecor
         if not agent.softphone and not agent.mobile:
             issues.append(doc.issue(("agents", index), "an agent needs a softphone, a mobile, or both"))
         for hotline in agent.hotlines:
-            if hotline not in known:
+            if known is not None and hotline not in known:
                 issues.append(
                     doc.issue(
                         ("agents", index, "hotlines", hotline),
-                        f"unknown hotline {hotline!r}; known: {', '.join(sorted(known)) or '(none)'}",
+                        f"unknown hotline {hotline!r}; known: {', '.join(sorted(known or ())) or '(none)'}",
                     )
                 )
     if issues:

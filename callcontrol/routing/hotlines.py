@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callcontrol.state.models import Strategy
+from callcontrol.yamlsource import ConfigError, ConfigIssue, load_yaml, pydantic_issues
+
+HOTLINES_FILE = "hotlines.yaml"
 
 CallerIdPolicy = Literal["citizen", "hotline"]
 
@@ -18,6 +22,7 @@ class HotlineRouting(BaseModel):
 
     id: str
     name: str = ""  # spoken/shown name, e.g. "État civil"
+    schedule: str | None = None  # opening hours (config/schedules.yaml), checked by flows/loader.py
     strategy: Strategy = Strategy.LONGEST_IDLE
     priority: int = Field(default=0, ge=0, le=99)  # higher = served sooner when an agent serves several hotlines
     ring_timeout: float = Field(default=15.0, gt=0, le=120)  # seconds an agent's phone rings
@@ -39,3 +44,27 @@ class HotlineRouting(BaseModel):
     @property
     def display_name(self) -> str:
         return self.name or self.id
+
+
+def load_hotline_routing(directory: Path) -> dict[str, HotlineRouting]:
+    """Routing settings of every hotline in config/hotlines.yaml (ids and schedules are checked by the flows
+    loader; this checks the rest), every problem located by file, line and key path."""
+    path = directory / HOTLINES_FILE
+    if not path.exists():
+        return {}
+    doc = load_yaml(path)
+    data = doc.data.get("hotlines") if isinstance(doc.data, dict) else None
+    if not isinstance(data, dict):
+        return {}  # the flows loader reports the shape
+    hotlines: dict[str, HotlineRouting] = {}
+    issues: list[ConfigIssue] = []
+    for hotline_id, body in data.items():
+        if body is not None and not isinstance(body, dict):
+            continue  # reported by the flows loader
+        try:
+            hotlines[str(hotline_id)] = HotlineRouting.model_validate({**(body or {}), "id": str(hotline_id)})
+        except ValidationError as exc:
+            issues += pydantic_issues(doc, exc, prefix=("hotlines", hotline_id))
+    if issues:
+        raise ConfigError(issues)
+    return hotlines

@@ -1,0 +1,50 @@
+"""Everything callcontrol reads at start-up, loaded and checked as a whole: every problem reported at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from callcontrol.agents.directory import load_agents
+from callcontrol.config import Settings, load_settings
+from callcontrol.flows.loader import Flows, load_flows
+from callcontrol.routing.hotlines import HotlineRouting, load_hotline_routing
+from callcontrol.state.models import AgentRecord
+from callcontrol.yamlsource import ConfigError, ConfigIssue
+
+
+@dataclass(frozen=True)
+class ConfigSet:
+    directory: Path
+    settings: Settings
+    flows: Flows
+    hotlines: dict[str, HotlineRouting]
+    agents: tuple[AgentRecord, ...]
+
+
+def load_config_set(
+    directory: Path, env: Mapping[str, str] | None = None, *, known_sounds: set[str] | None = None
+) -> ConfigSet:
+    """Settings first (flows need the city's zone and country), then flows, hotlines and agents together."""
+    env = dict(os.environ if env is None else env)
+    settings = load_settings(directory, env)
+    issues: list[ConfigIssue] = []
+    flows = hotlines = agents = None
+    try:
+        flows = load_flows(directory, settings, known_sounds=known_sounds)
+    except ConfigError as exc:
+        issues += exc.issues
+    try:
+        hotlines = load_hotline_routing(directory)
+    except ConfigError as exc:
+        issues += exc.issues
+    try:
+        agents = load_agents(directory, hotlines.keys() if hotlines is not None else None)
+    except ConfigError as exc:
+        issues += exc.issues
+    if issues:
+        raise ConfigError(issues)
+    assert flows is not None and hotlines is not None and agents is not None
+    return ConfigSet(directory=directory, settings=settings, flows=flows, hotlines=hotlines, agents=agents)
