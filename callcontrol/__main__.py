@@ -1,4 +1,4 @@
-"""`callcontrol` command line: run, check-config."""
+"""`callcontrol` command line: run, check-config, agent, closed."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import os
 import sys
 from pathlib import Path
 
+import aiohttp
+
 from callcontrol import logs
-from callcontrol.config import Config, load_config, read_secrets_file
+from callcontrol.ari.client import AriClient
+from callcontrol.ari.errors import AriError
+from callcontrol.config import read_secrets_file
+from callcontrol.configset import ConfigSet, load_config_set
 from callcontrol.yamlsource import ConfigError
 
 EXIT_CONFIG = 2
@@ -33,24 +38,127 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the call-control application")
     run.add_argument("--log-format", choices=["json", "console"], help="override logging.format")
     run.add_argument("--clock", help="start the city clock at this ISO time (tests and demos only)")
-    sub.add_parser("check-config", help="validate the configuration and exit (0 valid, 2 invalid)")
+    check = sub.add_parser("check-config", help="validate the configuration and exit (0 valid, 2 invalid)")
+    check.add_argument("--no-ari", action="store_true", help="do not ask Asterisk which sounds exist (offline check)")
+    agent = sub.add_parser("agent", help="an agent's presence: login, logout, pause, unpause, status")
+    agent.add_argument("action", choices=["login", "logout", "pause", "unpause", "status"])
+    agent.add_argument("agent_id", nargs="?", help="agent id from agents.yaml (status: all agents when omitted)")
+    agent.add_argument("--device", choices=["softphone", "mobile"], default="softphone", help="login: where to ring")
+    agent.add_argument("--reason", default="break", help="pause: the reason shown to the switchboard")
+    closed = sub.add_parser("closed", help='the manual "closed now" switch: on, off, status')
+    closed.add_argument("action", choices=["on", "off", "status"])
+    closed.add_argument("--scope", default="all", help='"all" (default) or a schedule/hotline id')
+    closed.add_argument("--sound", help="message played instead of the usual closed message")
+    closed.add_argument("--minutes", type=float, help="switch off by itself after this many minutes")
     return parser
 
 
-def _load(args: argparse.Namespace) -> Config:
-    env = {**read_secrets_file(args.secrets), **os.environ}
-    return load_config(args.config, env)
+async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
+    import redis.asyncio as aioredis
+
+    from callcontrol.state.errors import StateError
+    from callcontrol.state.layer import StateLayer
+    from callcontrol.state.models import Device
+
+    redis = aioredis.from_url(config.settings.redis.url, socket_connect_timeout=2)
+    state = StateLayer.create(redis)
+    try:
+        await state.agents.sync_agents(config.agents)
+        agents = state.agents
+        if args.action == "status" or args.agent_id is None:
+            ids = [args.agent_id] if args.agent_id else await agents.agent_ids()
+            for agent_state in await agents.states(ids):
+                extra = f" ({agent_state.pause_reason})" if agent_state.pause_reason else ""
+                device = agent_state.device.value if agent_state.device else "-"
+                print(f"{agent_state.agent_id:<16} {agent_state.status.value}{extra:<12} {device}")
+            return 0
+        if args.action == "login":
+            result = await agents.login(args.agent_id, Device(args.device))
+        elif args.action == "logout":
+            result = await agents.logout(args.agent_id)
+        elif args.action == "pause":
+            result = await agents.pause(args.agent_id, args.reason)
+        else:
+            result = await agents.unpause(args.agent_id)
+        print(f"{result.agent_id}: {result.status.value}")
+        return 0
+    except StateError as exc:
+        print(f"callcontrol: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+
+
+async def closed_command(config: ConfigSet, args: argparse.Namespace) -> int:
+    import time
+
+    import redis.asyncio as aioredis
+
+    from callcontrol.state.layer import StateLayer
+
+    redis = aioredis.from_url(config.settings.redis.url, socket_connect_timeout=2)
+    closures = StateLayer.create(redis).closures
+    try:
+        if args.action == "on":
+            until = time.time() + args.minutes * 60 if args.minutes else None
+            await closures.set_closed(args.scope, args.sound, until)
+            print(f"closed now: {args.scope}" + (f" for {args.minutes:g} min" if until else " until switched off"))
+        elif args.action == "off":
+            cleared = await closures.clear_closed(args.scope)
+            print(f"{args.scope}: " + ("switched off" if cleared else "was not closed"))
+        else:
+            active = await closures.list_closed()
+            for closure in active:
+                print(
+                    f"{closure.scope}: closed" + (f", message {closure.message_sound}" if closure.message_sound else "")
+                )
+            if not active:
+                print("no manual closure")
+        return 0
+    finally:
+        await redis.aclose()
+
+
+async def asterisk_sounds(config: ConfigSet) -> set[str] | None:
+    """The sound ids Asterisk has, or None when it cannot be asked right now (the check is then skipped)."""
+    ari_settings = config.settings.ari
+    async with aiohttp.ClientSession() as http:
+        ari = AriClient(
+            http, ari_settings.url, ari_settings.user, ari_settings.password, ari_settings.app, request_timeout=3
+        )
+        try:
+            return await ari.sound_ids()
+        except AriError:
+            return None
+
+
+def _report(directory: Path, exc: ConfigError) -> int:
+    print(f"callcontrol: invalid configuration in {directory}/ ({len(exc.issues)} problem(s)):", file=sys.stderr)
+    for issue in exc.issues:
+        print(f"  {issue}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    env = {**read_secrets_file(args.secrets), **os.environ}
     try:
-        config = _load(args)
+        config = load_config_set(args.config, env)
     except ConfigError as exc:
-        print(f"callcontrol: invalid configuration in {args.config}/ ({len(exc.issues)} problem(s)):", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _report(args.config, exc)
+    if args.command == "agent":
+        return asyncio.run(agent_command(config, args))
+    if args.command == "closed":
+        return asyncio.run(closed_command(config, args))
+    if not (args.command == "check-config" and args.no_ari):
+        sounds = asyncio.run(asterisk_sounds(config))
+        if sounds is not None:
+            try:
+                config = load_config_set(args.config, env, known_sounds=sounds)
+            except ConfigError as exc:
+                return _report(args.config, exc)
+        elif args.command == "check-config":
+            print("callcontrol: Asterisk not reachable: sounds not checked (use --no-ari to silence)", file=sys.stderr)
     if args.command == "check-config":
         print(f"callcontrol: configuration in {args.config}/ is valid")
         return 0

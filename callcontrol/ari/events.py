@@ -31,6 +31,7 @@ class Backoff:
     factor: float = 2.0
     maximum: float = 5.0
     jitter: float = 0.5  # fraction of the delay that is randomised
+    replaced: float = 60.0  # after ApplicationReplaced: another instance holds our name; do not fight it
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         # The exponent is capped: after a long outage the delay stays at `maximum` instead of overflowing.
@@ -82,9 +83,18 @@ class EventStream:
                         await _guarded(on_connect(), "ari_on_connect_failed")
                     replaced = await self._pump(ws, handler)
                     if replaced:
-                        # Another client took our application name: do not fight it in a tight loop.
-                        log.error("ari_application_replaced", app=self.app, hint="each instance needs its own app name")
-                        attempt = 10
+                        # Another client took our application name: reconnecting at once would take it back and
+                        # the two would steal calls' events from each other. Wait long, say why, try again.
+                        delay = self._backoff.replaced * (1 + self._backoff.jitter * self._rng.random())
+                        log.error(
+                            "ari_application_replaced",
+                            app=self.app,
+                            retry_in=round(delay, 1),
+                            hint="each instance needs its own application name (CALLCONTROL_ARI_APP)",
+                        )
+                        self.connected.clear()
+                        await asyncio.sleep(delay)
+                        continue
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 log.warning("ari_connect_failed", app=self.app, error=str(exc) or type(exc).__name__)
             self.connected.clear()

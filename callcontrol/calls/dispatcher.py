@@ -52,6 +52,10 @@ class CallDispatcher:
         self._tasks: dict[str, asyncio.Task[None]] = {}  # call id -> task
         self._task_group: asyncio.TaskGroup | None = None
 
+    def set_handler(self, kind: str, handler: CallHandler) -> None:
+        """Handle calls whose first Stasis argument is `kind` (wired by the composition root)."""
+        self._handlers[kind] = handler
+
     def attach(self, task_group: asyncio.TaskGroup) -> None:
         """Calls run as children of the app's TaskGroup (they never raise into it)."""
         self._task_group = task_group

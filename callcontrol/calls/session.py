@@ -74,6 +74,7 @@ class CallSession:
         self._on_end: Callable[[], None] | None = None
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._extra_channels: set[str] = set()
+        self._digit_at: float | None = None  # monotonic time the last digit was taken by the call's code
 
     # ------------------------------------------------------------------------------------------ event intake
 
@@ -140,19 +141,32 @@ class CallSession:
             # A digit typed ahead (before this prompt started) answers it at once.
             early = await self.mailbox.take(lambda e: _is_digit(e, channel_id, interrupt), timeout=0)
             if isinstance(early, ChannelDtmfReceived):
+                self._digit_at = self._clock.monotonic()
                 return early.digit
         async with self._ari_call():
             await self._ari.play(channel_id, uris, lang=self.language, playback_id=playback_id)
+        self._log_prompt_latency(uris[0])
         event = await self._wait(done)
         if isinstance(event, ChannelDtmfReceived):
+            self._digit_at = self._clock.monotonic()
             await self._quietly(self._ari.stop_playback(playback_id))
             return event.digit
         return None
 
+    def _log_prompt_latency(self, first_media: str) -> None:
+        """How long the citizen waited between a key press and the next prompt starting (one line per digit)."""
+        if self._digit_at is not None:
+            latency_ms = (self._clock.monotonic() - self._digit_at) * 1000
+            log.info("prompt_latency", latency_ms=round(latency_ms, 1), media=first_media)
+            self._digit_at = None
+
     async def read_digit(self, timeout: float) -> str | None:
         channel_id = self.channel.id
         event = await self._wait(lambda e: _is_digit(e, channel_id, None), timeout)
-        return event.digit if isinstance(event, ChannelDtmfReceived) else None
+        if isinstance(event, ChannelDtmfReceived):
+            self._digit_at = self._clock.monotonic()
+            return event.digit
+        return None
 
     def forget_digits(self) -> None:
         """Discard digits typed so far (a new menu after a transfer must not be answered by old key presses)."""

@@ -59,10 +59,16 @@ class HotlineRouter:
         self._instance = instance_id
         self._clock = clock
         self._task_group: asyncio.TaskGroup | None = None
+        self._timers: set[asyncio.Task[None]] = set()
 
     def attach(self, task_group: asyncio.TaskGroup) -> None:
         """Wrap-up timers run as children of the app's TaskGroup."""
         self._task_group = task_group
+
+    def shutdown(self) -> None:
+        """Stop the wrap-up timers (claims treat an expired wrap-up as free, so nothing is lost)."""
+        for task in list(self._timers):
+            task.cancel()
 
     # ------------------------------------------------------------------------------------------ Enqueuer
 
@@ -222,7 +228,9 @@ class HotlineRouter:
             return
         log.info("agent_released", agent=agent_id, handled=round(handled, 1), wrap_up=hotline.wrap_up)
         if hotline.wrap_up > 0 and self._task_group is not None:
-            self._task_group.create_task(self._end_wrap_up(agent_id, hotline.wrap_up))
+            timer = self._task_group.create_task(self._end_wrap_up(agent_id, hotline.wrap_up))
+            self._timers.add(timer)
+            timer.add_done_callback(self._timers.discard)
 
     async def _end_wrap_up(self, agent_id: str, after: float) -> None:
         await asyncio.sleep(after)

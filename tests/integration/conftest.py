@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import appproc
 import pytest
 import redis
 import sipp as sipp_mod
@@ -61,6 +62,13 @@ def asterisk() -> Iterator[AsteriskHandle]:
         pytest.fail(f"ARI does not answer after scripts/asterisk start: {e}", pytrace=False)
     if not version.startswith("22."):
         pytest.fail(f"Asterisk 22 expected, ARI reports {version!r}", pytrace=False)
+    squatters = [app for app in ari.applications() if app.startswith("callcontrol")]
+    if squatters:
+        pytest.fail(
+            f"ARI application(s) {squatters} already connected: another callcontrol runs against this Asterisk "
+            "(the demo stack? `scripts/stack down`). The tests start their own.",
+            pytrace=False,
+        )
     yield AsteriskHandle(ari=ari, version=version, log_path=log_path, started_here=not was_running)
     # Left running on purpose (others use it); CALLCONTROL_TEST_STOP=1 stops what this session started.
     if os.environ.get("CALLCONTROL_TEST_STOP") == "1" and not was_running:
@@ -174,6 +182,36 @@ def people(trace_dir: Path, ari: Ari) -> Iterator[People]:
     p = People(trace_dir, ari)
     yield p
     p.close()
+
+
+class Apps:
+    """callcontrol processes of one test (tests/integration/appproc.py), stopped by PID at teardown."""
+
+    def __init__(self, workdir: Path, ari: Ari, redis_url: str) -> None:
+        self.workdir = workdir
+        self.ari = ari
+        self.redis_url = redis_url
+        self.started: list[appproc.AppProcess] = []
+
+    def config(self, overrides: dict[str, str] | None = None, name: str = "config") -> Path:
+        return appproc.make_config(self.workdir / name, overrides)
+
+    def start(self, config_dir: Path | None = None, **kw) -> appproc.AppProcess:
+        app = appproc.AppProcess(self.workdir, config_dir or self.config(), self.redis_url, **kw)
+        self.started.append(app)
+        return app.start(self.ari)
+
+    def close(self) -> None:
+        for app in self.started:
+            app.stop()
+
+
+@pytest.fixture
+def apps(trace_dir: Path, ari: Ari, redis_url: str) -> Iterator[Apps]:
+    """Factory for callcontrol processes (`apps.start(clock=..., app=...)`); their JSON logs are in trace_dir."""
+    a = Apps(trace_dir, ari, redis_url)
+    yield a
+    a.close()
 
 
 # ------------------------------------------------------------------------------------------------ on failure

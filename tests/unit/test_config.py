@@ -1,6 +1,7 @@
 """Configuration: the shipped config is valid; every problem is reported with file, line and key path (exit 2)."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,18 +33,22 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def check(directory: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["--config", str(directory), "--secrets", str(directory / "absent.env"), "check-config"])
+    code = main(["--config", str(directory), "--secrets", str(directory / "absent.env"), "check-config", "--no-ari"])
     return code, capsys.readouterr().err
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    """The shipped flows, hotlines and agents beside a callcontrol.yaml under test."""
+    for item in SHIPPED.iterdir():
+        if item.name != "callcontrol.yaml" and not (tmp_path / item.name).exists():
+            (shutil.copytree if item.is_dir() else shutil.copy)(item, tmp_path / item.name)
     (tmp_path / "callcontrol.yaml").write_text(text, encoding="utf-8")
     return tmp_path / "callcontrol.yaml"
 
 
 def test_shipped_config_is_valid(capsys: pytest.CaptureFixture[str]):
     """The config/ directory shipped in the repository passes check-config."""
-    code = main(["--config", str(SHIPPED), "--secrets", "/nonexistent/.secrets.env", "check-config"])
+    code = main(["--config", str(SHIPPED), "--secrets", "/nonexistent/.secrets.env", "check-config", "--no-ari"])
     out = capsys.readouterr()
     assert (code, out.err) == (0, "")
     assert "is valid" in out.out
@@ -129,10 +134,13 @@ def test_environment_wins_over_secrets_file(tmp_path: Path, monkeypatch: pytest.
     write(tmp_path, VALID.replace("http:\n  port: 8080\n", ""))
     secrets = tmp_path / ".secrets.env"
     secrets.write_text("# secrets\nexport CALLCONTROL_HTTP_PORT='70000'\n", encoding="utf-8")
-    code, err = main(["--config", str(tmp_path), "--secrets", str(secrets), "check-config"]), capsys.readouterr().err
+    code, err = (
+        main(["--config", str(tmp_path), "--secrets", str(secrets), "check-config", "--no-ari"]),
+        capsys.readouterr().err,
+    )
     assert code == EXIT_CONFIG and "http.port" in err
     monkeypatch.setenv("CALLCONTROL_HTTP_PORT", "8081")
-    assert main(["--config", str(tmp_path), "--secrets", str(secrets), "check-config"]) == 0
+    assert main(["--config", str(tmp_path), "--secrets", str(secrets), "check-config", "--no-ari"]) == 0
 
 
 def test_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]):

@@ -213,8 +213,8 @@ async def test_malformed_messages_are_skipped(fake_ari: FakeAri, stream_factory,
 
 
 async def test_application_replaced_is_logged_and_retried_slower(fake_ari: FakeAri, stream_factory, running):
-    """ApplicationReplaced logs an error and waits the maximum delay before retrying, unlike a plain drop."""
-    backoff = Backoff(initial=0.001, factor=2.0, maximum=0.1, jitter=0.0)
+    """ApplicationReplaced logs an error and waits the long `replaced` delay before retrying, unlike a plain drop."""
+    backoff = Backoff(initial=0.001, factor=2.0, maximum=0.05, jitter=0.0, replaced=0.1)
     stream = stream_factory(backoff)
     with capture_logs() as logs:
         running(stream, Recorder())
@@ -226,7 +226,8 @@ async def test_application_replaced_is_logged_and_retried_slower(fake_ari: FakeA
         started = loop.time()
         await fake_ari.wait_connections(3)
         waited = loop.time() - started
-    assert any(entry["event"] == "ari_application_replaced" and entry["log_level"] == "error" for entry in logs)
+    replaced = [entry for entry in logs if entry["event"] == "ari_application_replaced"]
+    assert [(r["log_level"], r["retry_in"]) for r in replaced] == [("error", 0.1)]
     retries = [entry for entry in logs if entry["event"] == "ari_reconnecting"]
-    assert [r["delay"] for r in retries] == [0.0, 0.1]
+    assert [r["delay"] for r in retries] == [0.0]  # only the plain drop went through the quick backoff
     assert waited >= 0.09
