@@ -53,7 +53,9 @@ class CallSession:
         language: str = "fr",
         resumed: bool = False,
     ):
-        self.call_id = uuid.uuid4().hex[:16]
+        # The citizen's channel id (Asterisk's unique id; set `systemname` per node when several Asterisk share a
+        # Redis): a restarted instance finds the call's queue entry and agent legs again from the channel alone.
+        self.call_id = channel.id
         self.channel = channel
         self.kind = kind
         self.dialled = dialled
