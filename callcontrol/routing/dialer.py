@@ -82,9 +82,16 @@ class Dialer:
         return f'"{name}" <{self._plan.public_number}>'
 
     async def ring(
-        self, call: CallSession, agent: AgentRecord, device: Device, hotline: HotlineRouting, clock_time: float
+        self,
+        call: CallSession,
+        agent: AgentRecord,
+        device: Device,
+        hotline: HotlineRouting,
+        clock_time: float,
+        on_dialled: Callable[[str], None] | None = None,
     ) -> Leg:
-        """Ring one agent; returns once the leg is accepted (and still up) or has failed. Never raises ARI errors."""
+        """Ring one agent; returns once the leg is accepted (and still up) or has failed. Never raises ARI errors.
+        `on_dialled(agent_id)` runs as soon as Asterisk accepted the originate (the phone is being called)."""
         endpoint = self.endpoint(agent, device)
         if endpoint is None:
             log.warning("agent_device_missing", agent=agent.id, device=device.value)
@@ -106,6 +113,8 @@ class Dialer:
         except AriError as exc:
             log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
             return Leg(agent.id, leg_id, device, LegResult.FAILED, rang_at)
+        if on_dialled is not None:
+            on_dialled(agent.id)
 
         answered = await call.mailbox.take(
             lambda e: _is_leg(e, leg_id, (StasisStart, ChannelDestroyed, ChannelHangupRequest)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import structlog
 from redis.asyncio import Redis
@@ -24,21 +25,31 @@ log = structlog.get_logger("callcontrol.routing")
 SAFETY_SWEEP_SECONDS = 5.0  # re-check hotlines with waiting calls (a lost notification, an expired wrap-up)
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A claim handed to the waiting call's task, with the loop time routing started for it: the call's enqueue,
+    the agent_available notification that freed an agent, a no-answer retry, or a safety sweep. The router
+    logs routing_latency = agent's phone dialled - triggered_at (the wait in queue is logged apart, as `waited`)."""
+
+    claim: Claim
+    triggered_at: float
+
+
 class Distributor:
     def __init__(self, state: StateLayer, redis: Redis, hotlines: Mapping[str, HotlineRouting], instance_id: str):
         self._state = state
         self._redis = redis
         self._hotlines = hotlines
         self._instance = instance_id
-        self._offers: dict[str, asyncio.Queue[Claim]] = {}
+        self._offers: dict[str, asyncio.Queue[Offer]] = {}
         self._waiting_hotlines: dict[str, str] = {}  # local call id -> hotline
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------------------------------ calls
 
-    def register(self, call_id: str, hotline: str) -> asyncio.Queue[Claim]:
+    def register(self, call_id: str, hotline: str) -> asyncio.Queue[Offer]:
         """A local call starts waiting in `hotline`: offers for it arrive in the returned inbox."""
-        inbox: asyncio.Queue[Claim] = asyncio.Queue()
+        inbox: asyncio.Queue[Offer] = asyncio.Queue()
         self._offers[call_id] = inbox
         self._waiting_hotlines[call_id] = hotline
         return inbox
@@ -47,11 +58,14 @@ class Distributor:
         self._offers.pop(call_id, None)
         self._waiting_hotlines.pop(call_id, None)
 
-    async def offer_now(self, hotline: str) -> None:
-        """Claim for `hotline` until no free agent or no call of ours is at its head."""
+    async def offer_now(self, hotline: str, triggered_at: float | None = None) -> None:
+        """Claim for `hotline` until no free agent or no call of ours is at its head. `triggered_at` (loop time):
+        when the reason to look arrived (default: now)."""
         settings = self._hotlines.get(hotline)
         if settings is None:
             return
+        if triggered_at is None:
+            triggered_at = asyncio.get_running_loop().time()
         lock = self._locks.setdefault(hotline, asyncio.Lock())
         async with lock:
             while True:
@@ -69,7 +83,7 @@ class Distributor:
                     await self._state.queues.leave(claim.call_id)
                     continue
                 log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
-                inbox.put_nowait(claim)
+                inbox.put_nowait(Offer(claim, triggered_at))
 
     # ------------------------------------------------------------------------------------------ loops
 
@@ -85,12 +99,13 @@ class Distributor:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
+                    received_at = asyncio.get_running_loop().time()
                     event = parse_event(message["data"])
                     if event is None:
                         continue
                     for hotline in event.hotlines:
                         if hotline in self._waiting_hotlines.values():
-                            await self.offer_now(hotline)
+                            await self.offer_now(hotline, received_at)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away: calls stay up; retry

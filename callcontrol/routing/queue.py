@@ -9,21 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import structlog
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError
-from callcontrol.ari.models import ChannelDestroyed, ChannelHangupRequest, StasisEnd
+from callcontrol.ari.models import ChannelDestroyed, ChannelHangupRequest, PlaybackFinished, StasisEnd
 from callcontrol.calls.clock import Clock
-from callcontrol.calls.session import CallSession
+from callcontrol.calls.session import CallSession, media_uri
 from callcontrol.routing.dialer import Dialer, Leg, LegResult
-from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.distributor import Distributor, Offer
 from callcontrol.routing.hotlines import HotlineRouting
-from callcontrol.state.errors import QueueFull, StateError
+from callcontrol.state.errors import CallNotWaiting, QueueFull, StateError
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentStatus, Claim, Device, Strategy
 
@@ -31,12 +31,7 @@ log = structlog.get_logger("callcontrol.routing")
 
 _REACHABLE = {AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
 _LEG_ENDED = (ChannelDestroyed, ChannelHangupRequest, StasisEnd)
-
-
-@dataclass(frozen=True)
-class Offer:
-    claim: Claim
-    triggered_at: float  # loop time when the distributor started looking (enqueue or an agent became free)
+ANNOUNCE_MAX_SECONDS = 60.0
 
 
 class HotlineRouter:
@@ -94,13 +89,13 @@ class HotlineRouter:
         except QueueFull:
             call.note("queue:full", hotline=hotline_id)
             return "full"
+        queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline_id, position=position)
         inbox = self._distributor.register(call.call_id, hotline_id)
         connected = False
         try:
             await self._moh(call, hotline, on=True)
-            trigger = loop.time()
-            await self._distributor.offer_now(hotline_id)
+            await self._distributor.offer_now(hotline_id, queued_at)
             tried: list[str] = []
             deadline = enqueued_at + hotline.max_wait
             next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf
@@ -109,25 +104,31 @@ class HotlineRouter:
                 if now >= deadline:
                     call.note("queue:timeout", hotline=hotline_id, waited=round(now - enqueued_at, 1))
                     return "timeout"
-                claim = await _next(inbox, min(deadline, next_announce) - now)
-                if claim is None:
+                offer = await _next(inbox, min(deadline, next_announce) - now)
+                if offer is None:
                     if loop.time() >= next_announce:
-                        await self._announce(call, hotline)
+                        offer = await self._announce(call, hotline, inbox)
                         next_announce = loop.time() + hotline.announce_interval
-                    continue
+                    if offer is None:
+                        continue
                 call.facts["wait"] = round(loop.time() - enqueued_at, 3)
-                answered = await self._offer(call, hotline, Offer(claim, trigger), tried, enqueued_at)
+                answered = await self._offer(call, hotline, offer, tried, enqueued_at)
                 if answered:
                     connected = True
                     return "answered"
+                retry_at = loop.time()
                 await self._moh(call, hotline, on=True)
-                trigger = loop.time()
-                # No answer: the next free agent at once, if any (the one who missed is excluded).
-                nxt = await self._state.queues.claim_agent_for_call(
-                    call.call_id, hotline_id, hotline.strategy, exclude=tried, instance=self._instance
-                )
+                # No answer: the next free agent at once, if any (the one who missed is excluded). The no-answer
+                # published agent_available, so a distributor (ours or another instance's) may have claimed the
+                # call first: its claim is then on its way to the inbox and this one finds the call offered.
+                try:
+                    nxt = await self._state.queues.claim_agent_for_call(
+                        call.call_id, hotline_id, hotline.strategy, exclude=tried, instance=self._instance
+                    )
+                except CallNotWaiting:
+                    nxt = None
                 if nxt is not None:
-                    inbox.put_nowait(nxt)
+                    inbox.put_nowait(Offer(nxt, retry_at))
         finally:
             self._distributor.unregister(call.call_id)
             if not connected:
@@ -142,6 +143,23 @@ class HotlineRouter:
         handed over); False when nobody accepted (the call is back at its place in the queue)."""
         claim = offer.claim
         loop = asyncio.get_running_loop()
+        dialled = False
+
+        def on_dialled(agent_id: str) -> None:
+            """Once per offer, when Asterisk accepted the first agent leg's originate: the routing latency."""
+            nonlocal dialled
+            if dialled:
+                return
+            dialled = True
+            log.info(
+                "routing_latency",
+                hotline=hotline.id,
+                agents=list(claim.agent_ids),
+                agent=agent_id,
+                routing_latency_ms=round((loop.time() - offer.triggered_at) * 1000, 1),
+                waited=round(loop.time() - enqueued_at, 3),
+            )
+
         rings: dict[asyncio.Task[Leg], str] = {}
         for agent_id in claim.agent_ids:
             tried.append(agent_id)
@@ -151,15 +169,8 @@ class HotlineRouter:
             except StateError as exc:
                 log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
                 continue
-            task = asyncio.create_task(self._dialer.ring(call, record, device, hotline, self._clock.time()))
-            rings[task] = agent_id
-        log.info(
-            "routing_latency",
-            hotline=hotline.id,
-            agents=list(claim.agent_ids),
-            routing_latency_ms=round((loop.time() - offer.triggered_at) * 1000, 1),
-            waited=round(loop.time() - enqueued_at, 3),
-        )
+            ring = self._dialer.ring(call, record, device, hotline, self._clock.time(), on_dialled=on_dialled)
+            rings[asyncio.create_task(ring)] = agent_id
         winner: Leg | None = None
         results: list[Leg] = []
         try:
@@ -251,12 +262,13 @@ class HotlineRouter:
         action = self._ari.start_moh(call.channel.id, hotline.moh_class) if on else self._ari.stop_moh(call.channel.id)
         await _quietly(action)
 
-    async def _announce(self, call: CallSession, hotline: HotlineRouting) -> None:
-        """Position (and estimated wait) announcement, between two stretches of music."""
+    async def _announce(self, call: CallSession, hotline: HotlineRouting, inbox: asyncio.Queue[Offer]) -> Offer | None:
+        """Position (and estimated wait) announcement, between two stretches of music. An offer arriving meanwhile
+        cuts it short (an agent is reserved for this citizen: ring at once) and is returned."""
         try:
             position = await self._state.queues.position(call.call_id)
         except StateError:
-            return
+            return None
         if position == 1:
             media = ["queue-youarenext"]
         else:
@@ -269,8 +281,32 @@ class HotlineRouter:
             media += ["queue-holdtime", f"number:{max(1, round(estimate / 60))}", "queue-minutes"]
         call.note("queue:announce", position=position, estimate=round(estimate) if estimate else None)
         await self._moh(call, hotline, on=False)
-        await call.play(media)
-        await self._moh(call, hotline, on=True)
+        playback_id = uuid.uuid4().hex
+        offer: Offer | None = None
+        try:
+            await self._ari.play(
+                call.channel.id, [media_uri(m) for m in media], lang=call.language, playback_id=playback_id
+            )
+        except AriError as exc:
+            log.warning("queue_announce_failed", error=exc.message)
+        else:
+            finished = asyncio.ensure_future(
+                call.mailbox.take(
+                    lambda e: isinstance(e, PlaybackFinished) and e.playback.id == playback_id,
+                    timeout=ANNOUNCE_MAX_SECONDS,
+                )
+            )
+            offered = asyncio.ensure_future(inbox.get())
+            try:
+                await asyncio.wait({finished, offered}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (finished, offered):
+                    task.cancel()
+            if offered.done() and not offered.cancelled():
+                offer = offered.result()
+                await _quietly(self._ari.stop_playback(playback_id))
+        await self._moh(call, hotline, on=True)  # also while the offered agent's phone rings
+        return offer
 
     async def _leave_quietly(self, call_id: str) -> None:
         try:
@@ -279,7 +315,7 @@ class HotlineRouter:
             log.warning("queue_leave_failed", error=str(exc) or type(exc).__name__)
 
 
-async def _next(inbox: asyncio.Queue[Claim], timeout: float) -> Claim | None:
+async def _next(inbox: asyncio.Queue[Offer], timeout: float) -> Offer | None:
     try:
         async with asyncio.timeout(max(timeout, 0)):
             return await inbox.get()
