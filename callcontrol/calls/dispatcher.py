@@ -152,7 +152,7 @@ class CallDispatcher:
                 duration=round(duration, 3),
                 path=[step.step for step in session.path],
             )
-            if self._on_call_end is not None:
+            if self._on_call_end is not None and outcome != "interrupted":  # the next instance journals it
                 try:
                     await self._on_call_end(session, duration)
                 except Exception:
@@ -162,24 +162,39 @@ class CallDispatcher:
 
     async def reconcile(self) -> None:
         """After each (re)connection: Asterisk owns which channels exist. End calls whose channel vanished;
-        adopt channels in our application that no task owns (the app restarted under them)."""
+        adopt channels in our application that no task owns (the app restarted under them).
+
+        A channel whose kind has no handler but names a call (agent legs: `agent-leg,<call id>`) is left to that
+        call, which re-attaches it when it resumes; one whose call is gone is an orphan and is hung up."""
         channels = await self._ari.channels()
         live = {c.id: c for c in channels}
         for session in self.active_calls:
             if session.channel.id not in live:
                 log.info("call_channel_vanished", call_id=session.call_id, channel=session.channel.id)
                 session.channel_vanished()
+        secondary: list[tuple[Channel, str]] = []
         for channel in channels:
             if channel.id in self._owners or channel.app_name != "Stasis":
                 continue
             app, *args = channel.app_data.split(",")
             if app != self._ari.app:
                 continue
-            log.info("call_adopted", channel=channel.id, kind=args[0] if args else "")
+            kind = args[0] if args else ""
+            if kind not in self._handlers and len(args) > 1:
+                secondary.append((channel, args[1]))
+                continue
+            log.info("call_adopted", channel=channel.id, kind=kind)
             try:
                 await self._start_call(channel, tuple(args), resumed=True)
             except ResourceGone:
                 continue
+        for channel, call_id in secondary:
+            if call_id not in self._owners:  # call ids are the citizens' channel ids
+                log.info("orphan_channel_hung_up", channel=channel.id, call_id=call_id)
+                try:
+                    await self._ari.hangup(channel.id)
+                except AriError:
+                    pass
 
     async def shutdown(self) -> None:
         """Stop our tasks without touching the calls: channels stay in Stasis and the next start adopts them."""

@@ -81,6 +81,11 @@ class Dialer:
             return f'"{name}" <{call.caller}>'
         return f'"{name}" <{self._plan.public_number}>'
 
+    def adopt_leg(self, call: CallSession, leg_id: str) -> None:
+        """An agent leg found up after a restart: its events go to `call`, and it ends with the call."""
+        self._own(leg_id, call)
+        call.on_cleanup(lambda: self._hangup_quietly(leg_id))
+
     async def ring(
         self,
         call: CallSession,

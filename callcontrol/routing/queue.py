@@ -25,7 +25,7 @@ from callcontrol.routing.distributor import Distributor, Offer
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import CallNotWaiting, QueueFull, StateError
 from callcontrol.state.layer import StateLayer
-from callcontrol.state.models import AgentStatus, Claim, Device, Strategy
+from callcontrol.state.models import AgentStatus, CallStatus, Claim, Device, Strategy
 
 log = structlog.get_logger("callcontrol.routing")
 
@@ -91,6 +91,78 @@ class HotlineRouter:
             return "full"
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline_id, position=position)
+        return await self._wait(call, hotline, enqueued_at, queued_at)
+
+    async def resume(self, call: CallSession) -> str | None:
+        """A call adopted after a restart: carry on where Redis says it was. None when Redis knows nothing of it
+        (it was still in the IVR): the caller then runs its flow again."""
+        try:
+            queued = await self._state.queues.get_call(call.call_id)
+        except StateError:
+            return None
+        hotline = self._hotlines.get(queued.hotline)
+        if hotline is None:
+            await self._leave_quietly(call.call_id)
+            return None
+        call.facts["hotline"] = hotline.id
+        loop = asyncio.get_running_loop()
+        enqueued_at = loop.time() - max(self._clock.time() - queued.enqueued_at, 0)  # max_wait keeps counting
+        if queued.status is CallStatus.CONNECTED and queued.agents:
+            return await self._resume_conversation(call, hotline, queued.agents[0])
+        # Waiting, or an agent was ringing when the previous instance stopped: back at its place, ours now.
+        await self._state.queues.adopt(call.call_id, self._instance)
+        for leg_id in await self._legs_of(call):
+            await _quietly(self._ari.hangup(leg_id))
+        if queued.status is CallStatus.OFFERED:
+            with contextlib.suppress(StateError):
+                await self._state.queues.requeue(call.call_id)
+        call.note("queue:resumed", hotline=hotline.id, status=queued.status.value)
+        return await self._wait(call, hotline, enqueued_at, loop.time())
+
+    async def _resume_conversation(self, call: CallSession, hotline: HotlineRouting, agent_id: str) -> str | None:
+        """The citizen was talking to an agent: keep the bridge, watch both sides, release the agent after."""
+        bridge_id, legs = await self._bridge_of(call)
+        if not legs:  # the agent's side is gone: free the agent, start the citizen's flow over
+            await self._release(agent_id, hotline, self._clock.time())
+            await self._leave_quietly(call.call_id)
+            if bridge_id:
+                await _quietly(self._ari.destroy_bridge(bridge_id))
+            return None
+        leg_id = legs[0]
+        self._dialer.adopt_leg(call, leg_id)
+        call.on_cleanup(lambda: self._release(agent_id, hotline, self._clock.time()))
+        if bridge_id:
+            call.on_cleanup(lambda: _quietly(self._ari.destroy_bridge(bridge_id)))
+        call.facts["agent"] = agent_id
+        call.note("connected:resumed", agent=agent_id, hotline=hotline.id)
+        await call.mailbox.take(lambda e: isinstance(e, _LEG_ENDED) and leg_id in e.channel_ids())
+        call.note("agent_hung_up", agent=agent_id)
+        call.outcome = "answered"
+        return "answered"
+
+    async def _bridge_of(self, call: CallSession) -> tuple[str | None, list[str]]:
+        """The bridge holding the citizen, and the agent legs in it (ids start with the call id)."""
+        try:
+            bridges = await self._ari.bridges()
+        except AriError:
+            return None, []
+        for bridge in bridges:
+            if call.channel.id in bridge.channels:
+                return bridge.id, [c for c in bridge.channels if c.startswith(f"{call.call_id}-")]
+        return None, []
+
+    async def _legs_of(self, call: CallSession) -> list[str]:
+        """Agent legs of this call still up (ringing or whispering when the previous instance stopped)."""
+        try:
+            channels = await self._ari.channels()
+        except AriError:
+            return []
+        return [c.id for c in channels if c.id.startswith(f"{call.call_id}-")]
+
+    async def _wait(self, call: CallSession, hotline: HotlineRouting, enqueued_at: float, queued_at: float) -> str:
+        """Music, announcements and offers until an agent took the call or max_wait ran out."""
+        loop = asyncio.get_running_loop()
+        hotline_id = hotline.id
         inbox = self._distributor.register(call.call_id, hotline_id)
         connected = False
         try:
@@ -131,7 +203,9 @@ class HotlineRouter:
                     inbox.put_nowait(Offer(nxt, retry_at))
         finally:
             self._distributor.unregister(call.call_id)
-            if not connected:
+            if not connected and (call.hung_up or not _shutting_down()):
+                # The citizen left (or the wait ended): out of the queue at once. When callcontrol itself is
+                # stopping, the entry stays: the next instance adopts the call at its place.
                 await self._leave_quietly(call.call_id)
 
     # ------------------------------------------------------------------------------------------ offer
@@ -313,6 +387,12 @@ class HotlineRouter:
             await self._state.queues.leave(call_id)
         except Exception as exc:
             log.warning("queue_leave_failed", error=str(exc) or type(exc).__name__)
+
+
+def _shutting_down() -> bool:
+    """This task is being cancelled for a reason other than the caller hanging up (callcontrol stopping)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _next(inbox: asyncio.Queue[Offer], timeout: float) -> Offer | None:

@@ -50,6 +50,10 @@ class AppProcess:
         self.config_dir = config_dir
         self.app = app
         self.log_path = workdir / f"callcontrol-{app}.log"
+        restart = 1
+        while self.log_path.exists():  # a restarted instance gets its own log: its lines are its own
+            restart += 1
+            self.log_path = workdir / f"callcontrol-{app}-{restart}.log"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CALLCONTROL_")},
             "CALLCONTROL_ARI_PASSWORD": ari_password(),
