@@ -63,11 +63,16 @@ class ClosuresAdapter:
         return await self._state.closures.closed_for(scope)
 
 
-def flow_handler(runner: FlowRunner) -> CallHandler:
+def flow_handler(runner: FlowRunner, router: HotlineRouter) -> CallHandler:
     async def handle(call: CallSession) -> str | None:
+        if call.resumed:  # adopted after a restart: a queued or connected call carries on where it was
+            outcome = await router.resume(call)
+            if outcome is not None:
+                return outcome
         await call.answer()
         await runner.run(call, entry=call.kind)
-        return "caller_hangup" if call.hung_up and not call.outcome else call.outcome
+        # The flow's own hangup is followed by hangup events too: only the caller's hangup is "caller_hangup".
+        return "caller_hangup" if call.hung_up and not call.ended_by_us and not call.outcome else call.outcome
 
     return handle
 
@@ -166,7 +171,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         )
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=ClosuresAdapter(state))
         for entry in config.flows.entries:
-            dispatcher.set_handler(entry, flow_handler(runner))
+            dispatcher.set_handler(entry, flow_handler(runner, router))
         log.info(
             "callcontrol_starting",
             app=settings.ari.app,

@@ -89,6 +89,11 @@ class CallSession:
                     self._on_end()
         self.mailbox.put(event)
 
+    @property
+    def ended_by_us(self) -> bool:
+        """We hung up (the flow's hangup verb, cleanup): the hangup events that follow are not the caller's."""
+        return self._ending
+
     def set_end_hook(self, hook: Callable[[], None]) -> None:
         """What to do when the citizen hangs up (the dispatcher cancels the call's task)."""
         self._on_end = hook
@@ -118,8 +123,12 @@ class CallSession:
         log.info("call_step", step=step, **detail)
 
     async def answer(self) -> None:
-        async with self._ari_call():
-            await self._ari.answer(self.channel.id)
+        # An adopted call is already up, maybe still playing the previous instance's prompt: Asterisk runs `answer`
+        # on the channel's own thread, after that playback, so it would block (up to the REST timeout, then drop
+        # the citizen). Nothing to answer then.
+        if not (self.resumed and self.channel.state == "Up"):
+            async with self._ari_call():
+                await self._ari.answer(self.channel.id)
         self.answered_at = self._clock.time()
 
     async def play(self, media: Sequence[str], *, interrupt: str = "") -> str | None:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import CallPort, RecordingResult
 from callcontrol.flows.loader import Flows
 from callcontrol.flows.ports import Enqueuer, ManualClosure, ManualClosures
@@ -181,7 +182,13 @@ async def transfer(ctx: Context, verb: Transfer, label: str) -> Outcome:
 async def enqueue(ctx: Context, verb: Enqueue, label: str) -> Outcome:
     call = ctx.call
     call.note(f"enqueue:{verb.hotline}")
-    outcome = await ctx.enqueuer.enqueue(call, verb.hotline)
+    try:
+        outcome = await ctx.enqueuer.enqueue(call, verb.hotline)
+    except CallEnded:
+        raise
+    except Exception:  # Redis down, a routing bug: the flow's "unavailable" branch, never a dropped citizen
+        ctx.log.error("enqueue_failed", hotline=verb.hotline, exc_info=True)
+        outcome = "unavailable"
     call.note(f"queue:{outcome}", hotline=verb.hotline)
     if outcome in verb.on:
         return verb.on[outcome]
