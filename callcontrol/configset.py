@@ -45,6 +45,19 @@ def load_config_set(
     except ConfigError as exc:
         issues += exc.issues
     if issues:
-        raise ConfigError(issues)
+        raise ConfigError(_unique(issues))
     assert flows is not None and hotlines is not None and agents is not None
     return ConfigSet(directory=directory, settings=settings, flows=flows, hotlines=hotlines, agents=agents)
+
+
+def _unique(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Two loaders read hotlines.yaml (flows: ids and schedules; routing: the rest): a syntax error there is
+    reported once. Files are compared by name, as the loaders spell paths differently."""
+    seen: set[tuple[str, int | None, str, str]] = set()
+    out = []
+    for issue in issues:
+        key = (Path(issue.file).name, issue.line, issue.path, issue.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out

@@ -26,12 +26,13 @@ _DIGIT_RUN = re.compile(r"\+?\d(?:[\d .-]{6,}\d)")
 
 
 _ASTERISK_ID = re.compile(r"^\d{9,11}\.\d{1,9}$")  # channel/bridge unique ids: epoch.sequence
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")  # which host failed matters to ops; it is no phone number
 
 
 def _mask_text(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         found = match.group(0)
-        return found if _ASTERISK_ID.match(found) else numbers.mask(found)
+        return found if _ASTERISK_ID.match(found) or _IPV4.match(found) else numbers.mask(found)
 
     return _DIGIT_RUN.sub(replace, text)
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 
 import structlog
+from redis.exceptions import RedisError
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
@@ -70,7 +71,12 @@ class HotlineRouter:
     async def enqueue(self, call: CallSession, hotline_id: str) -> str:  # type: ignore[override]
         hotline = self._hotlines[hotline_id]
         call.facts["hotline"] = hotline_id
-        if hotline.overflow_when_nobody and not await self._anyone_reachable(hotline_id):
+        try:
+            nobody = hotline.overflow_when_nobody and not await self._anyone_reachable(hotline_id)
+        except (StateError, RedisError) as exc:
+            log.error("queue_state_unavailable", hotline=hotline_id, error=str(exc) or type(exc).__name__)
+            return "unavailable"  # Redis away: the flow's unavailable branch, never a dropped citizen
+        if nobody:
             call.note("queue:unavailable", hotline=hotline_id)
             return "unavailable"
         if call.answered_at is None:
@@ -89,6 +95,9 @@ class HotlineRouter:
         except QueueFull:
             call.note("queue:full", hotline=hotline_id)
             return "full"
+        except (StateError, RedisError) as exc:
+            log.error("queue_state_unavailable", hotline=hotline_id, error=str(exc) or type(exc).__name__)
+            return "unavailable"
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline_id, position=position)
         return await self._wait(call, hotline, enqueued_at, queued_at)

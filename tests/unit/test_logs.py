@@ -87,3 +87,13 @@ def test_number_inside_free_text_fields_is_masked(json_logs: JsonLogs):
     assert line["error"] == "Asterisk refused " + MASKED
     assert line["message"] == "from " + MASKED
     assert line["reason"] == "busy"
+
+
+def test_ip_addresses_and_channel_ids_in_error_text_stay_readable(json_logs: JsonLogs):
+    """Masking hides phone numbers in free text but keeps the host that failed and Asterisk's channel ids."""
+    structlog.get_logger("t").warning(
+        "redis_lost", error="Error connecting to 127.0.0.1:6390 for 1715003456.123 (caller 0612345678)"
+    )
+    error = json_logs.lines[0]["error"]
+    assert "127.0.0.1:6390" in error and "1715003456.123" in error
+    assert "0612345678" not in error and MASKED in error
