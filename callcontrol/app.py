@@ -19,7 +19,7 @@ from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.clock import Clock
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
-from callcontrol.calls.session import CallSession
+from callcontrol.calls.session import CallSession, TransferPlan
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.runner import FlowRunner
 from callcontrol.routing.dialer import Dialer, DialPlan
@@ -152,6 +152,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 region=settings.city.country,
                 language=settings.city.language,
                 number_salt=settings.logging.number_salt,
+                transfer=TransferPlan(public_number=settings.city.public_number, public_name=settings.city.public_name),
             ),
             on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country),
         )

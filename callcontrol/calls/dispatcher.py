@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -19,7 +19,7 @@ from callcontrol.ari.errors import AriError, ResourceGone
 from callcontrol.ari.models import Channel, Event, StasisStart
 from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
-from callcontrol.calls.session import CallSession
+from callcontrol.calls.session import CallSession, TransferPlan
 
 log = structlog.get_logger("callcontrol.calls")
 
@@ -32,6 +32,7 @@ class DispatcherSettings:
     region: str = "FR"
     language: str = "fr"
     number_salt: str = ""
+    transfer: TransferPlan = field(default_factory=TransferPlan)
 
 
 class CallDispatcher:
@@ -103,6 +104,8 @@ class CallDispatcher:
             region=self._settings.region,
             language=self._settings.language,
             resumed=resumed,
+            transfer_plan=self._settings.transfer,
+            own_channel=self.own,
         )
         self._owners[channel.id] = session
         task = self._task_group.create_task(self._run(session, handler), name=f"call-{session.call_id}")

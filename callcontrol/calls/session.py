@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from callcontrol.ari.models import (
     RecordingFailed,
     RecordingFinished,
     StasisEnd,
+    StasisStart,
 )
 from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
@@ -31,6 +33,15 @@ from callcontrol.calls.port import PathStep, RecordingResult
 log = structlog.get_logger("callcontrol.calls")
 
 _END_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed)
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    """How `transfer` reaches an external number: through the carrier, shown as the town hall."""
+
+    carrier_endpoint: str = "carrier"
+    public_number: str = "+33556000000"
+    public_name: str = "Mairie"
 
 
 def media_uri(item: str) -> str:
@@ -52,6 +63,8 @@ class CallSession:
         region: str = "FR",
         language: str = "fr",
         resumed: bool = False,
+        transfer_plan: TransferPlan = TransferPlan(),
+        own_channel: Callable[[str, CallSession], None] | None = None,
     ):
         # The citizen's channel id (Asterisk's unique id; set `systemname` per node when several Asterisk share a
         # Redis): a restarted instance finds the call's queue entry and agent legs again from the channel alone.
@@ -73,6 +86,8 @@ class CallSession:
         self._ending = False  # we are ending the call ourselves
         self._ari = ari
         self._clock = clock
+        self._transfer_plan = transfer_plan
+        self._own_channel = own_channel
         self._on_end: Callable[[], None] | None = None
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._extra_channels: set[str] = set()
@@ -200,7 +215,41 @@ class CallSession:
         return RecordingResult(name=name, duration=event.recording.duration, ended_by=ended_by)
 
     async def transfer(self, number: str, *, timeout: float = 30.0) -> bool:
-        raise NotImplementedError("transfer to external numbers arrives with the hotlines/dialer work")
+        """Call `number` through the carrier as the town hall (From and P-Asserted-Identity: the public number),
+        bridge the citizen with it, and return once that side hangs up (True) or if it never answered (False).
+        The number was checked against the allow-list by the flow; the citizen never sees it (no connected-line
+        updates towards the carrier)."""
+        plan = self._transfer_plan
+        leg_id = f"{self.call_id}-t{uuid.uuid4().hex[:7]}"
+        if self._own_channel is not None:
+            self._own_channel(leg_id, self)
+        else:
+            self.own_channel(leg_id)
+        self.on_cleanup(lambda: self._quietly(self._ari.hangup(leg_id)))
+        async with self._ari_call():
+            await self._ari.originate(
+                f"PJSIP/{number}@{plan.carrier_endpoint}",
+                channel_id=leg_id,
+                app_args=f"transfer-leg,{self.call_id}",
+                caller_id=f'"{plan.public_name}" <{plan.public_number}>',
+                timeout=max(1, round(timeout)),
+                originator=self.channel.id,
+            )
+
+        def leg_event(kinds: tuple[type[Event], ...]) -> Callable[[Event], bool]:
+            return lambda e: isinstance(e, kinds) and leg_id in e.channel_ids()
+
+        answered = await self._wait(leg_event((StasisStart, *_END_EVENTS)), timeout + 2)
+        if not isinstance(answered, StasisStart):
+            await self._quietly(self._ari.hangup(leg_id))
+            return False
+        bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-transfer-{self.call_id}")
+        self.on_cleanup(lambda: self._quietly(self._ari.destroy_bridge(bridge.id)))
+        async with self._ari_call():
+            await self._ari.add_channel(bridge.id, [self.channel.id, leg_id])
+        self.note("transfer:connected")
+        await self._wait(leg_event(_END_EVENTS))
+        return True
 
     async def hangup(self, reason: str = "normal") -> None:
         self._ending = True

@@ -207,3 +207,32 @@ def test_given_key_pressed_when_next_prompt_starts_then_prompt_latency_logged(pe
     (trace_dir / "prompt_latency.json").write_text(json.dumps({**summary, "all_ms": latencies}))
     print(f"prompt_latency: {summary}")
     assert latencies[-1] < 1000, summary
+
+
+TRANSFER_FLOW = """entry: {inbound: main}
+allow_transfer_to: ["+33612000009"]
+flows:
+  main:
+    - transfer: {number: "+33612000009", timeout: 5, no_answer: sorry}
+    - hangup
+    - id: sorry
+      play: callcontrol/service-unavailable
+    - hangup
+"""
+
+
+def test_given_transfer_step_when_citizen_calls_then_bridged_to_allowed_number_as_the_town_hall(people, apps):
+    """`transfer` rings the allowed number through the carrier as the public number and bridges both ways;
+    neither side learns the other's number."""
+    app = apps.start(config_dir=apps.config({"flows/main.yaml": TRANSFER_FLOW}))
+    carrier = people.carrier(answer_after=0.3, hangup_after=3.0)
+    citizen = people.citizen("0612345678", hangup_after=30)
+    assert citizen.wait(20) == 0, citizen.describe()
+    invite = carrier.received("INVITE")[0]
+    assert "+33612000009@" in invite.request_uri
+    assert "+33556000000" in invite.from_ and "+33556000000" in (invite.pai or ""), invite.text
+    assert not any("612345678" in m.text for m in carrier.received()), "the transfer target saw the citizen's number"
+    assert not any("612000009" in m.text for m in citizen.received()), "the citizen saw the transfer target's number"
+    assert carrier.audio_received > 30 and citizen.audio_received > 30
+    ended = app.wait_for("call_ended")[0]
+    assert "transfer:connected" in ended["path"] and ended["outcome"] == "completed"
