@@ -1,29 +1,9 @@
-from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 from fakes import FakeAri, JsonLogs
 
 from calls.harness import Harness
-
-
-@pytest.fixture
-async def fake_ari() -> AsyncIterator[FakeAri]:
-    async with FakeAri() as server:
-        yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def json_logs() -> Iterator[JsonLogs]:
-    capture = JsonLogs()
-    yield capture
-    capture.close()
 
 
 @pytest.fixture

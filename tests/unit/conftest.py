@@ -1,3 +1,5 @@
+"""Fixtures shared by the unit tests: the in-process fake ARI, an aiohttp session, captured JSON logs."""
+
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
