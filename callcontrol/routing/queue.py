@@ -108,7 +108,7 @@ class HotlineRouter:
         try:
             queued = await self._state.queues.get_call(call.call_id)
         except StateError:
-            return None
+            return await self._resume_transfer(call)
         hotline = self._hotlines.get(queued.hotline)
         if hotline is None:
             await self._leave_quietly(call.call_id)
@@ -148,6 +148,20 @@ class HotlineRouter:
         call.note("agent_hung_up", agent=agent_id)
         call.outcome = "answered"
         return "answered"
+
+    async def _resume_transfer(self, call: CallSession) -> str | None:
+        """Not a hotline call: if the citizen is bridged to a leg of its own (a `transfer`), keep that bridge
+        until either side hangs up. None otherwise (the call was in the IVR: its flow runs again)."""
+        bridge_id, legs = await self._bridge_of(call)
+        if not legs:
+            return None
+        leg_id = legs[0]
+        self._dialer.adopt_leg(call, leg_id)
+        if bridge_id:
+            call.on_cleanup(lambda: _quietly(self._ari.destroy_bridge(bridge_id)))
+        call.note("transfer:resumed")
+        await call.mailbox.take(lambda e: isinstance(e, _LEG_ENDED) and leg_id in e.channel_ids())
+        return "completed"
 
     async def _bridge_of(self, call: CallSession) -> tuple[str | None, list[str]]:
         """The bridge holding the citizen, and the agent legs in it (ids start with the call id)."""

@@ -55,3 +55,21 @@ def test_given_citizen_waiting_when_callcontrol_restarts_then_place_kept_and_nex
     connected = second.wait_for("call_step", step="connected", timeout=10)[0]
     assert connected["agent"] == "bruno" and connected["call_id"] == call_id
     assert citizen.wait(20) == 0, citizen.describe()
+
+
+def test_given_citizen_transferred_when_callcontrol_restarts_then_transfer_goes_on(people, apps):
+    """A citizen bridged to an external number by `transfer` stays connected through a restart of callcontrol."""
+    from test_app_flows import TRANSFER_FLOW
+
+    config = apps.config({"flows/main.yaml": TRANSFER_FLOW})
+    first = apps.start(config_dir=config)
+    carrier = people.carrier(answer_after=0.3, hangup_after=7.0)
+    citizen = people.citizen("0612345678", hangup_after=60)
+    first.wait_for("call_step", step="transfer:connected", timeout=10)
+    assert first.stop() == 0
+    second = apps.start(config_dir=config)
+    second.wait_for("call_step", step="transfer:resumed", timeout=10)
+    assert not citizen.received("BYE")
+    assert citizen.wait(20) == 0 and citizen.received("BYE"), citizen.describe()  # the far end hung up at 7 s
+    assert second.wait_for("call_ended", timeout=5)[0]["outcome"] == "completed"
+    assert len(carrier.received("INVITE")) == 1, "the flow ran again and re-dialled the transfer"
