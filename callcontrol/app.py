@@ -96,7 +96,11 @@ def journal_hook(state: StateLayer, salt: str, region: str) -> CallEndHook:
             "caller_hash": numbers.fingerprint(call.caller_raw, salt, region) or "",
             "dialled": call.dialled,
             "outcome": outcome,
-            "path": [step.step for step in call.path],
+            # The path with its timestamps (seconds from the start of the call) and details (digits, hotline,
+            # agent, recording name...): what happened, in order, for the follow-up and the statistics.
+            "path": [
+                {"at": round(step.at - call.started_at, 3), "step": step.step, **step.detail} for step in call.path
+            ],
             **{k: v for k, v in facts.items() if v is not None},
         }
         try:

@@ -12,7 +12,7 @@ import structlog
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriUnavailable, ChannelGone, NotInStasis, ResourceGone
+from callcontrol.ari.errors import AriUnavailable, BadRequest, ChannelGone, NotInStasis, ResourceGone
 from callcontrol.ari.models import (
     Channel,
     ChannelDestroyed,
@@ -200,11 +200,15 @@ class CallSession:
         self.mailbox.drop(lambda e: _is_digit(e, channel_id, None))
 
     async def record(self, *, max_seconds: int, beep: bool = True, silence_seconds: int = 5) -> RecordingResult:
-        name = f"callcontrol/{self.call_id}-{uuid.uuid4().hex[:6]}"
-        async with self._ari_call():
-            await self._ari.record(
-                self.channel.id, name, max_duration=max_seconds, max_silence=silence_seconds, beep=beep
-            )
+        name = f"callcontrol-{self.call_id}-{uuid.uuid4().hex[:6]}"  # flat: no directory to create
+        try:
+            async with self._ari_call():
+                await self._ari.record(
+                    self.channel.id, name, max_duration=max_seconds, max_silence=silence_seconds, beep=beep
+                )
+        except (AriUnavailable, BadRequest) as exc:  # Asterisk could not record: the flow goes on, said in the path
+            log.error("record_failed", error=exc.message)
+            return RecordingResult(name=name, duration=0.0, ended_by="failed")
 
         def done(event: Event) -> bool:
             return isinstance(event, (RecordingFinished, RecordingFailed)) and event.recording.name == name

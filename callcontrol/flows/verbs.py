@@ -189,7 +189,8 @@ async def enqueue(ctx: Context, verb: Enqueue, label: str) -> Outcome:
     except Exception:  # Redis down, a routing bug: the flow's "unavailable" branch, never a dropped citizen
         ctx.log.error("enqueue_failed", hotline=verb.hotline, exc_info=True)
         outcome = "unavailable"
-    call.note(f"queue:{outcome}", hotline=verb.hotline)
+    if not (call.path and call.path[-1].step == f"queue:{outcome}"):  # the router may have noted it, with details
+        call.note(f"queue:{outcome}", hotline=verb.hotline)
     if outcome in verb.on:
         return verb.on[outcome]
     return END if outcome == "answered" else None

@@ -236,3 +236,32 @@ def test_given_transfer_step_when_citizen_calls_then_bridged_to_allowed_number_a
     assert carrier.audio_received > 30 and citizen.audio_received > 30
     ended = app.wait_for("call_ended")[0]
     assert "transfer:connected" in ended["path"] and ended["outcome"] == "completed"
+
+
+def test_given_everyone_busy_too_long_when_citizen_waits_then_voicemail_and_journal_keeps_the_message(
+    people, apps, redis_url
+):
+    """État civil's max wait reached: the citizen is asked for a message, it is recorded and the journal keeps
+    the path with timestamps and the recording's name."""
+    import redis
+
+    hotlines = (SHIPPED_CONFIG / "hotlines.yaml").read_text(encoding="utf-8").replace(
+        "    name: État civil\n", "    name: État civil\n    max_wait: 2\n    overflow_when_nobody: false\n"
+    )
+    app = apps.start(clock=OPEN, config_dir=apps.config({"hotlines.yaml": hotlines}))
+    citizen = people.citizen("0612345678", dtmf=dtmf_plan("1", first_pause=MENU_KEY_AT), hangup_after=60)
+    assert citizen.wait(60) == 0 and citizen.received("BYE"), citizen.describe()
+    ended = app.wait_for("call_ended")[0]
+    assert ["queue:timeout", "flow:voicemail", "record"] == [
+        s for s in ended["path"] if s in ("queue:timeout", "flow:voicemail", "record")
+    ]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        entry = json.loads(client.xrange("cc:journal")[-1][1][b"json"])
+    finally:
+        client.close()
+    assert entry["outcome"] == "completed" and entry["hotline"] == "etat-civil"
+    record = next(step for step in entry["path"] if step["step"] == "record")
+    assert record["name"].startswith("callcontrol-") and record["duration"] > 0
+    steps = [step["at"] for step in entry["path"]]
+    assert steps == sorted(steps) and steps[0] >= 0, "the path's timestamps are in call order"

@@ -139,3 +139,14 @@ def test_media_uri_defaults_to_sound():
     """A bare prompt name means a sound; URIs with a scheme pass unchanged."""
     assert media_uri("vm-intro") == "sound:vm-intro"
     assert media_uri("digits:42") == "digits:42"
+
+
+async def test_recording_asterisk_cannot_make_is_reported_and_the_call_goes_on(harness, fake_ari: FakeAri):
+    """When Asterisk refuses to record (500), record() reports "failed" instead of ending the citizen's call."""
+    results: dict[str, object] = {}
+    fake_ari.fail("POST", "/channels/*/record", 500, message="Internal Server Error", times=None)
+    h = await harness({"inbound": recording(results, lambda call: call.record(max_seconds=5))})
+    await h.call("c1")
+    await h.wait_ended("c1")
+    result = results["value"]
+    assert result.ended_by == "failed" and result.duration == 0.0

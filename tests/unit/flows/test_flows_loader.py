@@ -22,7 +22,7 @@ def test_demo_city_loads_with_every_sound_installed():
     """The shipped demo (config/) is valid, and every sound it plays has a line in the prompts files."""
     flows = load_flows(REPO / "config", settings(), known_sounds=demo_sounds())
     assert flows.entries == {"inbound": "main"}
-    assert set(flows.flows) == {"main", "closed"}
+    assert set(flows.flows) == {"main", "closed", "voicemail"}
     assert set(flows.hotlines) == {"etat-civil", "urbanisme", "services-techniques", "ccas", "standard", "astreinte"}
     assert flows.hotlines["astreinte"].schedule is None
     assert flows.hotlines["etat-civil"].schedule == "mairie"
