@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 from harness import REPO
-from sipp import LOOPBACK, SipMessage, SippProcess, free_udp_port
+from sipp import SipMessage, SippProcess, agent_phone
 
 HOTLINE = "etat-civil"
 PUBLIC_NUMBER = "+33556000000"
@@ -192,40 +192,9 @@ def latency_summary(lines: list[dict[str, Any]]) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------------ SIPp extras
 
 
-class _MultiCallPhone(SippProcess):
-    """phone_uas.xml with a BYE branch unique per call. In an out-of-call scenario SIPp's [call_number] is 0 for
-    every call, so [branch] repeats: Asterisk takes a softphone's BYE of its second call for a retransmission of
-    the first call's BYE (same branch), answers it with that old 200 OK, and the call never ends."""
-
-    def _render(self, scenario: str, timeouts: dict[str, int], stay: bool) -> Path:
-        path = super()._render(scenario, timeouts, stay)
-        if scenario == "phone_uas.xml":
-            path.write_text(path.read_text().replace("branch=[branch]", "branch=z9hG4bK-[call_id]-bye"))
-        return path
-
-
 def hanging_up_agent(workdir: Path, user: str, *, answer_after: float, hangup_after: float) -> SippProcess:
     """An agent softphone that answers every call and hangs each one up itself `hangup_after` s after answering."""
-    password = os.environ.get("CALLCONTROL_AGENT_SIP_PASSWORD", "agent-demo")
-    port = free_udp_port()
-    sipp = _MultiCallPhone(
-        f"agent-{user}",
-        workdir,
-        "register.xml",
-        keys={"user": user, "contact": f"<sip:{user}@{LOOPBACK}:{port}>", "expires": "3600"},
-        timeouts={"answer": max(1, int(answer_after * 1000)), "hangup": int(hangup_after * 1000)},
-        extra=["-m", "1", "-aa", "-au", user, "-ap", password],
-        port=port,
-        ooc_scenario="phone_uas.xml",
-        stay=True,
-        send_audio=False,
-    )
-    sipp.start()
-    sipp.wait_until(lambda: sipp.rtp.registered is not None, 5.0, f"REGISTER {user} answered")
-    if not sipp.rtp.registered:
-        sipp.stop()
-        raise AssertionError(f"Asterisk refused the REGISTER of {user}\n{sipp.describe()}")
-    return sipp
+    return agent_phone(workdir, user, answer_after=answer_after, hangup_after=hangup_after, send_audio=False)
 
 
 def citizen_crowd(workdir: Path, calls: int, *, rate: int, hangup_after: float) -> SippProcess:
