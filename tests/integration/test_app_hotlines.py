@@ -97,8 +97,7 @@ def test_given_agent_not_answering_when_citizens_call_then_next_agent_rings_and_
     alice.wait_until(lambda: alice.received("CANCEL"), 2, "CANCEL to alice after ring_timeout")
     assert not alice.answered
 
-    # bruno on a call: alice rings again, misses again. (This citizen hangs up: a SIPp phone can only send the BYE
-    # of its first call, see the report on tests/sipp/phone_uas.xml.)
+    # bruno on a call: alice rings again, misses again. (This citizen hangs up herself.)
     second = people.citizen("0698765432", hangup_after=6)
     app.wait_for("agent_paused_no_answer", agent="alice", timeout=10)
     state = presence(redis_url, "alice")
