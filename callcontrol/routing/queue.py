@@ -74,8 +74,7 @@ class HotlineRouter:
         try:
             nobody = hotline.overflow_when_nobody and not await self._anyone_reachable(hotline_id)
         except (StateError, RedisError) as exc:
-            log.error("queue_state_unavailable", hotline=hotline_id, error=str(exc) or type(exc).__name__)
-            return "unavailable"  # Redis away: the flow's unavailable branch, never a dropped citizen
+            return _state_unavailable(hotline_id, exc)
         if nobody:
             call.note("queue:unavailable", hotline=hotline_id)
             return "unavailable"
@@ -96,8 +95,7 @@ class HotlineRouter:
             call.note("queue:full", hotline=hotline_id)
             return "full"
         except (StateError, RedisError) as exc:
-            log.error("queue_state_unavailable", hotline=hotline_id, error=str(exc) or type(exc).__name__)
-            return "unavailable"
+            return _state_unavailable(hotline_id, exc)
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline_id, position=position)
         return await self._wait(call, hotline, enqueued_at, queued_at)
@@ -107,7 +105,7 @@ class HotlineRouter:
         (it was still in the IVR): the caller then runs its flow again."""
         try:
             queued = await self._state.queues.get_call(call.call_id)
-        except StateError:
+        except (StateError, RedisError):  # unknown to Redis (or Redis away): maybe a transfer, else its flow again
             return await self._resume_transfer(call)
         hotline = self._hotlines.get(queued.hotline)
         if hotline is None:
@@ -410,6 +408,12 @@ class HotlineRouter:
             await self._state.queues.leave(call_id)
         except Exception as exc:
             log.warning("queue_leave_failed", error=str(exc) or type(exc).__name__)
+
+
+def _state_unavailable(hotline_id: str, exc: Exception) -> str:
+    """Redis away (or refusing): the flow's `unavailable` branch, never a dropped citizen."""
+    log.error("queue_state_unavailable", hotline=hotline_id, error=str(exc) or type(exc).__name__)
+    return "unavailable"
 
 
 def _shutting_down() -> bool:
