@@ -47,8 +47,6 @@ class Leg:
     channel_id: str
     device: Device
     result: LegResult
-    rang_at: float
-    answered_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +79,9 @@ class Dialer:
             return f'"{name}" <{call.caller}>'
         return f'"{name}" <{self._plan.public_number}>'
 
-    def adopt_leg(self, call: CallSession, leg_id: str) -> None:
-        """An agent leg found up after a restart: its events go to `call`, and it ends with the call."""
+    def attach_leg(self, call: CallSession, leg_id: str) -> None:
+        """An agent leg of `call` (about to be dialled, or found up after a restart): its events go to the call's
+        mailbox, and it is hung up when the call ends."""
         self._own(leg_id, call)
         call.on_cleanup(lambda: self._hangup_quietly(leg_id))
 
@@ -92,7 +91,6 @@ class Dialer:
         agent: AgentRecord,
         device: Device,
         hotline: HotlineRouting,
-        clock_time: float,
         on_dialled: Callable[[str], None] | None = None,
     ) -> Leg:
         """Ring one agent; returns once the leg is accepted (and still up) or has failed. Never raises ARI errors.
@@ -100,11 +98,9 @@ class Dialer:
         endpoint = self.endpoint(agent, device)
         if endpoint is None:
             log.warning("agent_device_missing", agent=agent.id, device=device.value)
-            return Leg(agent.id, "", device, LegResult.FAILED, clock_time)
+            return Leg(agent.id, "", device, LegResult.FAILED)
         leg_id = f"{call.call_id}-{uuid.uuid4().hex[:8]}"
-        self._own(leg_id, call)
-        call.on_cleanup(lambda: self._hangup_quietly(leg_id))
-        rang_at = clock_time
+        self.attach_leg(call, leg_id)
         log.info("agent_ringing", agent=agent.id, device=device.value, leg=leg_id, hotline=hotline.id)
         try:
             await self._ari.originate(
@@ -117,7 +113,7 @@ class Dialer:
             )
         except AriError as exc:
             log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
-            return Leg(agent.id, leg_id, device, LegResult.FAILED, rang_at)
+            return Leg(agent.id, leg_id, device, LegResult.FAILED)
         if on_dialled is not None:
             on_dialled(agent.id)
 
@@ -127,12 +123,12 @@ class Dialer:
         )
         if not isinstance(answered, StasisStart):
             await self._hangup_quietly(leg_id)
-            return Leg(agent.id, leg_id, device, LegResult.NO_ANSWER, rang_at)
+            return Leg(agent.id, leg_id, device, LegResult.NO_ANSWER)
         accepted = await self._whisper_and_accept(call, leg_id, device, hotline)
         result = LegResult.ACCEPTED if accepted else LegResult.NO_ANSWER
         if not accepted:
             await self._hangup_quietly(leg_id)
-        return Leg(agent.id, leg_id, device, result, rang_at, answered_at=clock_time)
+        return Leg(agent.id, leg_id, device, result)
 
     async def _whisper_and_accept(
         self, call: CallSession, leg_id: str, device: Device, hotline: HotlineRouting

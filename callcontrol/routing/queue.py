@@ -136,7 +136,7 @@ class HotlineRouter:
                 await _quietly(self._ari.destroy_bridge(bridge_id))
             return None
         leg_id = legs[0]
-        self._dialer.adopt_leg(call, leg_id)
+        self._dialer.attach_leg(call, leg_id)
         call.on_cleanup(lambda: self._release(agent_id, hotline, self._clock.time()))
         if bridge_id:
             call.on_cleanup(lambda: _quietly(self._ari.destroy_bridge(bridge_id)))
@@ -154,7 +154,7 @@ class HotlineRouter:
         if not legs:
             return None
         leg_id = legs[0]
-        self._dialer.adopt_leg(call, leg_id)
+        self._dialer.attach_leg(call, leg_id)
         if bridge_id:
             call.on_cleanup(lambda: _quietly(self._ari.destroy_bridge(bridge_id)))
         call.note("transfer:resumed")
@@ -264,7 +264,7 @@ class HotlineRouter:
             except StateError as exc:
                 log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
                 continue
-            ring = self._dialer.ring(call, record, device, hotline, self._clock.time(), on_dialled=on_dialled)
+            ring = self._dialer.ring(call, record, device, hotline, on_dialled=on_dialled)
             rings[asyncio.create_task(ring)] = agent_id
         winner: Leg | None = None
         results: list[Leg] = []

@@ -75,12 +75,12 @@ class StubDialer:
         self.delay = delay
         self.rung: list[tuple[str, float]] = []  # (agent, loop time)
 
-    async def ring(self, call, agent: AgentRecord, device, hotline, clock_time, on_dialled=None) -> Leg:
+    async def ring(self, call, agent: AgentRecord, device, hotline, on_dialled=None) -> Leg:
         self.rung.append((agent.id, asyncio.get_running_loop().time()))
         if on_dialled is not None:
             on_dialled(agent.id)
         await asyncio.sleep(self.delay)
-        return Leg(agent.id, f"leg-{agent.id}", device, self.results.get(agent.id, LegResult.ACCEPTED), clock_time)
+        return Leg(agent.id, f"leg-{agent.id}", device, self.results.get(agent.id, LegResult.ACCEPTED))
 
 
 async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:
