@@ -57,6 +57,19 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+MEDIA_PORTS = range(10000, 19996, 4)  # below the kernel's ephemeral range and Asterisk's RTP range (20000+)
+
+
+def free_media_ports() -> int:
+    """A base port for SIPp's media: it binds base (audio), base+1 and base+2 (video), base+3. Taken from a range
+    the kernel never hands out, so none of the four can collide with a socket bound to port 0 (our RTP
+    helpers, -cp control ports), and each checked free right now."""
+    for base in random.sample(MEDIA_PORTS, 50):
+        if not any(udp_port_bound(base + i) for i in range(4)):
+            return base
+    raise SippError("no 4 consecutive free UDP ports in 10000-19999 for SIPp's media")
+
+
 def udp_port_bound(port: int, host: str = LOOPBACK) -> bool:
     """Whether something holds host:port/udp (read from /proc/net/udp)."""
     want = {f"{_hex_ip(host)}:{port:04X}", f"00000000:{port:04X}"}
@@ -397,7 +410,7 @@ class SippProcess:
             SIPP, f"{remote[0]}:{remote[1]}", "-sf", str(scenario_path),
             "-i", LOOPBACK, "-p", str(self.port),
             "-ci", LOOPBACK, "-cp", str(free_udp_port()),
-            "-mi", LOOPBACK, "-mp", str(free_udp_port()),
+            "-mi", LOOPBACK, "-mp", str(free_media_ports()),
             "-trace_msg", "-message_file", str(self.message_file),
             "-trace_err", "-error_file", str(self.error_file),
             "-nostdin",

@@ -1,0 +1,276 @@
+"""Routing benchmark: the same citizens' load through callcontrol and through Asterisk's own app_queue.
+
+Run (the machine's single Asterisk is shared: hold the integration lock):
+
+    flock -o /var/tmp/callcontrol/it.lock .venv/bin/python bench/routing.py [--calls N] [--rate CPS]
+
+Two phases in one run, same SIPp load, same three softphones (1001-1003, answer after 0.2 s, hang up 1 s later):
+  baseline     0556000098 -> dialplan [bench-baseline]: Answer, Queue(bench-baseline) (leastrecent, wrapuptime 0)
+  callcontrol  0556000000 -> callcontrol (one instance, flow that enqueues at once, agents logged in, wrap_up 0)
+Per call, routing delay = the agent's phone receiving its INVITE - the citizen's INVITE being sent, both taken from
+SIPp -trace_msg files (same wall clock); each citizen has its own caller number so that the two ends match up.
+Reported as ratios callcontrol / baseline; see bench/README.md. Writes bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+
+import redis  # noqa: E402
+from appproc import AppProcess, make_config  # noqa: E402
+from harness import REDIS_PORT, STATE, Ari, script  # noqa: E402
+from hotline_kit import config_files, hanging_up_agent, login, percentile  # noqa: E402
+from sipp import SippProcess, parse_trace, unregister  # noqa: E402
+
+PHONES = {"alice": "1001", "bruno": "1002", "chloe": "1003"}
+BASELINE_NUMBER = "0556000098"
+PUBLIC_NUMBER = "0556000000"
+ANSWER_AFTER = 0.2  # the agent's phone rings that long
+TALK = 1.0  # then hangs up that long after answering (after callcontrol's whisper, a beep)
+# callcontrol's wrap_up and app_queue's wrapuptime (queues.conf): 0 in both. app_queue counts wrap-up in whole
+# seconds against time(NULL) (measured: next INVITE 0.79 s after a BYE with wrapuptime=1), callcontrol to the ms:
+# any other value would compare the two wrap-up clocks, not the routing.
+WRAP_UP = 0
+# etat-civil in callcontrol: a short whisper (the default spoken one outlasts a short test call: the agent would
+# hang up during it, a no-answer), no auto-pause, the same wrap-up and ring time as the baseline queue.
+CC_HOTLINE = {"whisper": ["beep"], "wrap_up": WRAP_UP, "ring_timeout": 15, "max_wait": 300, "max_misses": 0}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RESULTS = REPO / "bench" / "results"
+
+
+# ------------------------------------------------------------------------------------------------ /proc readings
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (/proc/PID/stat fields 14 and 15)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def vm_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def asterisk_pid() -> int:
+    pid = int((STATE / "asterisk.pid").read_text().strip())
+    os.kill(pid, 0)
+    return pid
+
+
+# ------------------------------------------------------------------------------------------------ load
+
+
+def caller_number(i: int) -> str:
+    return f"0611{i:06d}"
+
+
+def crowd(workdir: Path, called: str, calls: int, rate: float) -> SippProcess:
+    """`calls` citizens from one SIPp (citizen_uac.xml, silent), each with its own number (0611000000, ...)."""
+    sipp = SippProcess(
+        "crowd",
+        workdir,
+        "citizen_uac.xml",
+        keys={"caller": "0611999999", "called": called},
+        timeouts={"hangup": 120_000},  # the agent hangs up; this is only a safety net
+        extra=["-m", str(calls), "-l", str(calls), "-r", str(max(1, round(rate * 10))), "-rp", "10000",
+               "-aa", "-default_behaviors", "all,-bye"],
+        send_audio=False,
+    )  # fmt: skip
+    scenario = sipp.dir / "citizen_uac.xml"
+    scenario.write_text(scenario.read_text().replace("[caller]", "[field0]"))
+    csv = sipp.dir / "callers.csv"
+    csv.write_text("SEQUENTIAL\n" + "".join(f"{caller_number(i)};\n" for i in range(calls)))
+    sipp.argv += ["-inf", str(csv)]
+    return sipp.start()
+
+
+def stamp(timestamp: str) -> float:
+    return dt.datetime.strptime(timestamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+
+def user_of(header: str | None) -> str:
+    """The last 9 digits of a From's user part (0611000001 and +33611000001 are one caller)."""
+    if not header:
+        return ""
+    user = header.split("sip:", 1)[-1].split("@", 1)[0]
+    return "".join(c for c in user if c.isdigit())[-9:]
+
+
+def analyse(crowd_proc: SippProcess, phones: list[SippProcess]) -> dict[str, Any]:
+    """Per citizen: first INVITE sent, final answer to it; per agent INVITE received: its caller; then delays."""
+    sent: dict[str, float] = {}  # caller -> first INVITE sent
+    final: dict[str, int] = {}  # call-id -> final status to the initial INVITE
+    caller_of_call: dict[str, str] = {}
+    for m in parse_trace(crowd_proc.message_file):
+        cid = m.call_id or ""
+        if m.direction == "sent" and m.method == "INVITE" and cid not in caller_of_call:
+            caller_of_call[cid] = user_of(m.from_)
+            sent.setdefault(caller_of_call[cid], stamp(m.timestamp))
+        elif m.direction == "received" and m.status and m.status >= 200 and m.cseq_method == "INVITE":
+            final.setdefault(cid, m.status)
+    rang: dict[str, float] = {}  # caller -> first INVITE received by any agent phone
+    per_phone: dict[str, int] = {}
+    for phone in phones:
+        seen: set[str] = set()
+        for m in parse_trace(phone.message_file):
+            if m.direction == "received" and m.method == "INVITE" and m.call_id not in seen:
+                seen.add(m.call_id or "")
+                caller, at = user_of(m.from_), stamp(m.timestamp)
+                rang[caller] = min(at, rang.get(caller, at))
+        per_phone[phone.name] = len(seen)
+    delays = [(rang[c] - t) * 1000 for c, t in sent.items() if c in rang]
+    answered = {caller_of_call[cid] for cid, status in final.items() if status == 200}
+    completed = len(answered & set(rang))
+    return {
+        "calls_sent": len(sent),
+        "completed": completed,
+        "failed": len(sent) - completed,
+        "final_statuses": {str(s): list(final.values()).count(s) for s in sorted(set(final.values()))},
+        "agent_invites_per_phone": per_phone,
+        "routing_delay_ms": {
+            "n": len(delays),
+            "p50": round(percentile(delays, 0.5), 2),
+            "p95": round(percentile(delays, 0.95), 2),
+            "max": round(max(delays), 2) if delays else float("nan"),
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------ phases
+
+
+def run_phase(name: str, workdir: Path, calls: int, rate: float, ari: Ari, redis_url: str) -> dict[str, Any]:
+    workdir.mkdir(parents=True)
+    redis.Redis.from_url(redis_url).flushall()
+    app: AppProcess | None = None
+    phones: list[SippProcess] = []
+    try:
+        phones = [hanging_up_agent(workdir, x, answer_after=ANSWER_AFTER, hangup_after=TALK) for x in PHONES.values()]
+        if name == "callcontrol":
+            config = make_config(workdir / "config", config_files(**CC_HOTLINE))
+            app = AppProcess(workdir, config, redis_url, app="callcontrol").start(ari)
+            for agent in PHONES:
+                login(config, redis_url, agent)
+        time.sleep(0.5)  # let the logins / device states settle
+        ast = asterisk_pid()
+        ast_cpu0 = cpu_seconds(ast)
+        app_cpu0 = cpu_seconds(app.process.pid) if app and app.process else 0.0
+        began = time.monotonic()
+        called = PUBLIC_NUMBER if name == "callcontrol" else BASELINE_NUMBER
+        load = crowd(workdir, called, calls, rate)
+        budget = calls / rate + 60
+        exit_code = None
+        while time.monotonic() - began < budget:
+            exit_code = load.proc.poll() if load.proc else None
+            if exit_code is not None:
+                break
+            time.sleep(0.2)
+        elapsed = time.monotonic() - began
+        result: dict[str, Any] = {"number": called, "elapsed_s": round(elapsed, 1), "sipp_exit": exit_code}
+        result["asterisk_cpu_s"] = round(cpu_seconds(ast) - ast_cpu0, 3)
+        if app and app.process:
+            result["callcontrol_cpu_s"] = round(cpu_seconds(app.process.pid) - app_cpu0, 3)
+            result["callcontrol_vmhwm_kb"] = vm_kb(app.process.pid, "VmHWM")
+            result["callcontrol_errors"] = len([line for line in app.lines() if line.get("level") == "error"])
+        load.stop()
+        result.update(analyse(load, phones))
+        done = max(1, result["completed"])
+        result["asterisk_cpu_ms_per_call"] = round(result["asterisk_cpu_s"] * 1000 / done, 2)
+        if "callcontrol_cpu_s" in result:
+            result["callcontrol_cpu_ms_per_call"] = round(result["callcontrol_cpu_s"] * 1000 / done, 2)
+            result["callcontrol_vmhwm_kb_per_call"] = round(result["callcontrol_vmhwm_kb"] / done, 1)
+        return result
+    finally:
+        if app:
+            app.stop()
+        for phone in phones:
+            phone.stop()
+        ari.hang_up_everything()
+        for ext in PHONES.values():
+            unregister(workdir, ext)
+
+
+def ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=30, help="citizens per phase (default 30)")
+    parser.add_argument("--rate", type=float, default=1.0, help="new calls per second (default 1.0)")
+    args = parser.parse_args()
+
+    if script("stack", "status").stdout.startswith("callcontrol running"):
+        print("the demo stack's callcontrol would take the calls: scripts/stack down first", file=sys.stderr)
+        return 2
+    for name in ("asterisk", "redis"):
+        started = script(name, "start")
+        if started.returncode != 0:
+            print(f"scripts/{name} start failed:\n{started.stdout}{started.stderr}", file=sys.stderr)
+            return 2
+    ari = Ari()
+    redis_url = f"redis://127.0.0.1:{REDIS_PORT}/0"
+    workdir = STATE / "bench" / "routing"
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    phases = {}
+    for name in ("baseline", "callcontrol"):
+        print(f"routing bench: {name} phase, {args.calls} calls at {args.rate}/s ...", file=sys.stderr)
+        phases[name] = run_phase(name, workdir / name, args.calls, args.rate, ari, redis_url)
+    base, cc = phases["baseline"], phases["callcontrol"]
+    ratios = {
+        **{f"routing_delay_{q}": ratio(cc["routing_delay_ms"][q], base["routing_delay_ms"][q])
+           for q in ("p50", "p95", "max")},
+        "completed": ratio(cc["completed"], base["completed"]),
+        "asterisk_cpu_per_call": ratio(cc["asterisk_cpu_ms_per_call"], base["asterisk_cpu_ms_per_call"]),
+    }  # fmt: skip
+    report = {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": {"cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+                    "asterisk": ari.version()},
+        "load": {"calls": args.calls, "rate_per_s": args.rate, "agents": 3, "answer_after_s": ANSWER_AFTER,
+                 "talk_s": TALK, "wrap_up_s": WRAP_UP},
+        "phases": phases,
+        "ratios_callcontrol_over_baseline": ratios,
+        "traces": str(workdir),
+    }  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
+
+    rows = [
+        ("routing delay p50 (ms)", base["routing_delay_ms"]["p50"], cc["routing_delay_ms"]["p50"]),
+        ("routing delay p95 (ms)", base["routing_delay_ms"]["p95"], cc["routing_delay_ms"]["p95"]),
+        ("routing delay max (ms)", base["routing_delay_ms"]["max"], cc["routing_delay_ms"]["max"]),
+        ("calls completed", base["completed"], cc["completed"]),
+        ("calls failed", base["failed"], cc["failed"]),
+        ("Asterisk CPU per call (ms)", base["asterisk_cpu_ms_per_call"], cc["asterisk_cpu_ms_per_call"]),
+    ]
+    print(f"{'':28} {'baseline':>10} {'callcontrol':>12} {'ratio':>7}")
+    for label, b, c in rows:
+        r = ratio(c, b) if isinstance(b, int | float) and isinstance(c, int | float) else None
+        print(f"{label:28} {b:>10} {c:>12} {'' if r is None else r:>7}")
+    print(f"callcontrol peak RSS (VmHWM) {cc.get('callcontrol_vmhwm_kb', 0) / 1024:.1f} MiB "
+          f"({cc.get('callcontrol_vmhwm_kb_per_call')} kB per completed call); "
+          f"callcontrol CPU {cc.get('callcontrol_cpu_ms_per_call')} ms per call")  # fmt: skip
+    print(f"written: {RESULTS / 'latest.json'}; traces: {workdir}")
+    return 0 if base["failed"] == 0 and cc["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
