@@ -63,7 +63,8 @@ async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
     redis = aioredis.from_url(config.settings.redis.url, socket_connect_timeout=2)
     state = StateLayer.create(redis)
     try:
-        await state.agents.sync_agents(config.agents)
+        # No directory sync here: the running instances own it (a CLI run with another config directory must
+        # not rewrite the agents every instance routes to).
         agents = state.agents
         if args.action == "status" or args.agent_id is None:
             ids = [args.agent_id] if args.agent_id else await agents.agent_ids()
