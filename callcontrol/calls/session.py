@@ -32,7 +32,12 @@ from callcontrol.calls.port import PathStep, RecordingResult
 
 log = structlog.get_logger("callcontrol.calls")
 
-_END_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed)
+END_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed)  # a channel hung up, vanished or left us
+
+
+def channel_ended(channel_id: str) -> Callable[[Event], bool]:
+    """Matches the event saying that `channel_id` is gone."""
+    return lambda event: isinstance(event, END_EVENTS) and channel_id in event.channel_ids()
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class CallSession:
 
     def deliver(self, event: Event) -> None:
         """Called by the dispatcher for every event concerning this call's channels or bridges."""
-        if isinstance(event, _END_EVENTS) and self.channel.id in event.channel_ids():
+        if isinstance(event, END_EVENTS) and self.channel.id in event.channel_ids():
             if not self.hung_up:
                 self.hung_up = True
                 if not self._ending and self._on_end is not None:
@@ -120,6 +125,10 @@ class CallSession:
     @property
     def owned_channels(self) -> set[str]:
         return {self.channel.id, *self._extra_channels}
+
+    async def wait_channel_end(self, channel_id: str) -> None:
+        """Until `channel_id` (a leg of this call: an agent, a transfer) hangs up or vanishes."""
+        await self.mailbox.take(channel_ended(channel_id))
 
     def own_channel(self, channel_id: str) -> None:
         self._extra_channels.add(channel_id)
@@ -243,7 +252,7 @@ class CallSession:
         def leg_event(kinds: tuple[type[Event], ...]) -> Callable[[Event], bool]:
             return lambda e: isinstance(e, kinds) and leg_id in e.channel_ids()
 
-        answered = await self._wait(leg_event((StasisStart, *_END_EVENTS)), timeout + 2)
+        answered = await self._wait(leg_event((StasisStart, *END_EVENTS)), timeout + 2)
         if not isinstance(answered, StasisStart):
             await self._quietly(self._ari.hangup(leg_id))
             return False
@@ -252,7 +261,7 @@ class CallSession:
         async with self._ari_call():
             await self._ari.add_channel(bridge.id, [self.channel.id, leg_id])
         self.note("transfer:connected")
-        await self._wait(leg_event(_END_EVENTS))
+        await self._wait(channel_ended(leg_id))
         return True
 
     async def hangup(self, reason: str = "normal") -> None:
@@ -268,7 +277,7 @@ class CallSession:
             raise CallEnded(channel_id)
 
         def match_or_end(event: Event) -> bool:
-            return match(event) or (isinstance(event, _END_EVENTS) and channel_id in event.channel_ids())
+            return match(event) or (isinstance(event, END_EVENTS) and channel_id in event.channel_ids())
 
         event = await self.mailbox.take(match_or_end, timeout)
         if event is not None and not match(event):

@@ -17,15 +17,12 @@ import structlog
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, ResourceGone
 from callcontrol.ari.models import (
-    ChannelDestroyed,
     ChannelDtmfReceived,
-    ChannelHangupRequest,
     Event,
     PlaybackFinished,
-    StasisEnd,
     StasisStart,
 )
-from callcontrol.calls.session import CallSession, media_uri
+from callcontrol.calls.session import END_EVENTS, CallSession, media_uri
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.models import AgentRecord, Device
 
@@ -118,7 +115,7 @@ class Dialer:
             on_dialled(agent.id)
 
         answered = await call.mailbox.take(
-            lambda e: _is_leg(e, leg_id, (StasisStart, ChannelDestroyed, ChannelHangupRequest)),
+            lambda e: _is_leg(e, leg_id, (StasisStart, *END_EVENTS)),
             timeout=hotline.ring_timeout + 2,
         )
         if not isinstance(answered, StasisStart):
@@ -145,7 +142,7 @@ class Dialer:
         except AriError as exc:
             log.warning("agent_whisper_failed", leg=leg_id, error=exc.message)
             playback_id = ""
-        ended = (ChannelDestroyed, ChannelHangupRequest, StasisEnd)
+        ended = END_EVENTS
 
         def relevant(event: Event) -> bool:
             return (

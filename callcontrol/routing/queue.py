@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError
-from callcontrol.ari.models import ChannelDestroyed, ChannelHangupRequest, PlaybackFinished, StasisEnd
+from callcontrol.ari.models import PlaybackFinished
 from callcontrol.calls.clock import Clock
 from callcontrol.calls.session import CallSession, media_uri
 from callcontrol.routing.dialer import Dialer, Leg, LegResult
@@ -31,7 +31,6 @@ from callcontrol.state.models import AgentStatus, CallStatus, Claim, Device, Str
 log = structlog.get_logger("callcontrol.routing")
 
 _REACHABLE = {AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
-_LEG_ENDED = (ChannelDestroyed, ChannelHangupRequest, StasisEnd)
 ANNOUNCE_MAX_SECONDS = 60.0
 
 
@@ -142,7 +141,7 @@ class HotlineRouter:
             call.on_cleanup(lambda: _quietly(self._ari.destroy_bridge(bridge_id)))
         call.facts["agent"] = agent_id
         call.note("connected:resumed", agent=agent_id, hotline=hotline.id)
-        await call.mailbox.take(lambda e: isinstance(e, _LEG_ENDED) and leg_id in e.channel_ids())
+        await call.wait_channel_end(leg_id)
         call.note("agent_hung_up", agent=agent_id)
         call.outcome = "answered"
         return "answered"
@@ -158,7 +157,7 @@ class HotlineRouter:
         if bridge_id:
             call.on_cleanup(lambda: _quietly(self._ari.destroy_bridge(bridge_id)))
         call.note("transfer:resumed")
-        await call.mailbox.take(lambda e: isinstance(e, _LEG_ENDED) and leg_id in e.channel_ids())
+        await call.wait_channel_end(leg_id)
         return "completed"
 
     async def _bridge_of(self, call: CallSession) -> tuple[str | None, list[str]]:
@@ -321,7 +320,7 @@ class HotlineRouter:
         await _quietly(self._ari.stop_moh(call.channel.id))
         await self._ari.add_channel(bridge.id, [call.channel.id, leg.channel_id])
         call.note("connected", agent=agent_id, device=leg.device.value, hotline=hotline.id)
-        await call.mailbox.take(lambda e: isinstance(e, _LEG_ENDED) and leg.channel_id in e.channel_ids())
+        await call.wait_channel_end(leg.channel_id)
         call.note("agent_hung_up", agent=agent_id)
         call.outcome = "answered"
 
