@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,37 +13,25 @@ import aiohttp
 import redis.asyncio as aioredis
 import structlog
 
-from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.clock import Clock
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
-from callcontrol.calls.session import CallSession, TransferPlan
+from callcontrol.calls.legs import PublicIdentity
+from callcontrol.calls.outcome import FinishedCall, journal_entry
+from callcontrol.calls.session import CallSession
 from callcontrol.configset import ConfigSet
+from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
-from callcontrol.routing.dialer import Dialer, DialPlan
+from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
-from callcontrol.routing.queue import HotlineRouter
+from callcontrol.routing.router import HotlineRouter
 from callcontrol.state.layer import StateLayer
 
 log = structlog.get_logger("callcontrol.app")
 
 HEARTBEAT_SECONDS = 5.0
 HEARTBEAT_TTL = 15.0
-
-
-@dataclass
-class App:
-    """The running application's parts."""
-
-    config: ConfigSet
-    ari: AriClient
-    events: EventStream
-    dispatcher: CallDispatcher
-    state: StateLayer
-    router: HotlineRouter
-    distributor: Distributor
-    clock: Clock
 
 
 def make_clock(config: ConfigSet, clock_override: str | None) -> Clock:
@@ -64,47 +51,33 @@ class ClosuresAdapter:
 
 
 def flow_handler(runner: FlowRunner, router: HotlineRouter) -> CallHandler:
-    async def handle(call: CallSession) -> str | None:
-        if call.resumed:  # adopted after a restart: a queued or connected call carries on where it was
-            outcome = await router.resume(call)
-            if outcome is not None:
-                return outcome
+    async def handle(call: CallSession) -> None:
+        if call.resumed and await router.resume(call):  # adopted after a restart: carried on where it was
+            return
         await call.answer()
         await runner.run(call, entry=call.kind)
-        # The flow's own hangup is followed by hangup events too: only the caller's hangup is "caller_hangup".
-        return "caller_hangup" if call.hung_up and not call.ended_by_us and not call.outcome else call.outcome
 
     return handle
 
 
 def journal_hook(state: StateLayer, salt: str, region: str) -> CallEndHook:
-    """What the journal keeps of each call: path, wait, agent, outcome; the citizen only as a masked number."""
+    """Each finished call's journal line (calls/outcome.py decides what it holds)."""
 
     async def on_call_end(call: CallSession, duration: float) -> None:
-        facts = call.facts
-        outcome = call.outcome or "completed"
-        if facts.get("agent"):
-            outcome = "answered"
-        elif facts.get("hotline") and outcome == "caller_hangup":
-            outcome = "abandoned"
-        entry = {
-            "call_id": call.call_id,
-            "kind": call.kind,
-            "started_at": round(call.started_at, 3),
-            "duration": round(duration, 3),
-            "caller": numbers.mask(call.caller_raw, region),
-            "caller_hash": numbers.fingerprint(call.caller_raw, salt, region) or "",
-            "dialled": call.dialled,
-            "outcome": outcome,
-            # The path with its timestamps (seconds from the start of the call) and details (digits, hotline,
-            # agent, recording name...): what happened, in order, for the follow-up and the statistics.
-            "path": [
-                {"at": round(step.at - call.started_at, 3), "step": step.step, **step.detail} for step in call.path
-            ],
-            **{k: v for k, v in facts.items() if v is not None},
-        }
+        assert call.outcome is not None  # decided by the dispatcher before the hook runs
+        finished = FinishedCall(
+            call_id=call.call_id,
+            kind=call.kind,
+            caller_raw=call.caller_raw,
+            dialled=call.dialled,
+            started_at=call.started_at,
+            duration=duration,
+            outcome=call.outcome,
+            path=call.path,
+            facts=call.facts,
+        )
         try:
-            await state.journal.append(entry)
+            await state.journal.append(journal_entry(finished, salt=salt, region=region))
         except Exception as exc:  # Redis away: the call is over anyway; the log line keeps the facts
             log.warning("journal_write_failed", error=str(exc) or type(exc).__name__)
 
@@ -147,6 +120,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
     async with aiohttp.ClientSession() as http:
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
+        identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
+        closures = ClosuresAdapter(state)
         distributor = Distributor(state, redis, config.hotlines, instance_id)
         dispatcher = CallDispatcher(
             ari,
@@ -156,25 +131,21 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 region=settings.city.country,
                 language=settings.city.language,
                 number_salt=settings.logging.number_salt,
-                transfer=TransferPlan(public_number=settings.city.public_number, public_name=settings.city.public_name),
+                identity=identity,
             ),
             on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country),
-        )
-        dialer = Dialer(
-            ari,
-            dispatcher.own,
-            DialPlan(public_number=settings.city.public_number, public_name=settings.city.public_name),
         )
         router = HotlineRouter(
             ari=ari,
             state=state,
             distributor=distributor,
-            dialer=dialer,
+            dialer=Dialer(ari, identity),
             hotlines=config.hotlines,
             instance_id=instance_id,
             clock=clock,
+            hours=ScheduleHours(config.flows.schedules, closures, clock.now),
         )
-        runner = FlowRunner(config.flows, enqueuer=router, manual_closures=ClosuresAdapter(state))
+        runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
         log.info(

@@ -198,22 +198,6 @@ class AriClient:
         result = await self.request("GET", f"/channels/{channel_id}/variable", params={"variable": name})
         return (result or {}).get("value", "")
 
-    async def snoop(
-        self,
-        channel_id: str,
-        *,
-        spy: str = "none",
-        whisper: str = "none",
-        app_args: str = "",
-        snoop_id: str | None = None,
-    ) -> Channel:
-        result = await self.request(
-            "POST",
-            f"/channels/{channel_id}/snoop",
-            params={"spy": spy, "whisper": whisper, "app": self.app, "appArgs": app_args, "snoopId": snoop_id},
-        )
-        return Channel.parse(result)
-
     # ------------------------------------------------------------------------------------------------ bridges
 
     async def bridges(self) -> list[Bridge]:
@@ -235,19 +219,6 @@ class AriClient:
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"/bridges/{bridge_id}")
-
-    async def bridge_start_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
-        await self.request("POST", f"/bridges/{bridge_id}/moh", params={"mohClass": moh_class})
-
-    async def bridge_stop_moh(self, bridge_id: str) -> None:
-        await self.request("DELETE", f"/bridges/{bridge_id}/moh")
-
-    async def bridge_play(self, bridge_id: str, media: str | Sequence[str], *, lang: str | None = None) -> str:
-        media_list = [media] if isinstance(media, str) else list(media)
-        result = await self.request(
-            "POST", f"/bridges/{bridge_id}/play", params={"media": ",".join(media_list), "lang": lang}
-        )
-        return result["id"]
 
     # ------------------------------------------------------------------------------------------------ playbacks
 

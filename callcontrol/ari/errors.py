@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
+import structlog
+
+_log = structlog.get_logger("callcontrol.ari")
+
 
 class AriError(Exception):
     """Asterisk answered a REST call with an error status; `message` is Asterisk's own text."""
@@ -40,3 +46,15 @@ class BadRequest(AriError):
 
 class AriUnavailable(AriError):
     """Asterisk could not be reached, or answered 5xx: retry later, never crash a call on it alone."""
+
+
+async def quietly(awaitable: Awaitable[object]) -> None:
+    """Run an ARI call whose target may already be gone (hang up a leg, stop a playback, destroy a bridge):
+    a vanished resource is expected and silent; any other ARI failure is logged and swallowed, so that cleanup
+    always goes on. The one "ignore ARI errors" helper of callcontrol."""
+    try:
+        await awaitable
+    except (ResourceGone, NotInStasis):
+        pass
+    except AriError as exc:
+        _log.warning("ari_cleanup_failed", status=exc.status, error=exc.message, request=f"{exc.method} {exc.path}")

@@ -1,29 +1,32 @@
 """Routes ARI events to calls: one asyncio task per call, events delivered by channel id, hangup = cancellation.
 
 A call's task is started on StasisStart, runs the handler registered for the call's kind (the first Stasis
-argument: inbound, agents-line, feature, ...) and always ends through `finally`: cleanup, one `call_ended` line,
-the journal hook. One call crashing is logged and never reaches another call or the event stream.
+argument: inbound, agents-line, feature, ...) and always ends through `finally`: the outcome is decided (one
+place: calls/outcome.py), cleanup runs, one `call_ended` line is logged and the end hook (the journal) is called.
+One call crashing is logged and never reaches another call or the event stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriError, ResourceGone
+from callcontrol.ari.errors import ResourceGone, quietly
 from callcontrol.ari.models import Channel, Event, StasisStart
 from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
-from callcontrol.calls.session import CallSession, TransferPlan
+from callcontrol.calls.legs import PublicIdentity, owner_of
+from callcontrol.calls.outcome import Ending, Outcome, decide
+from callcontrol.calls.session import CallSession
 
 log = structlog.get_logger("callcontrol.calls")
 
-CallHandler = Callable[[CallSession], Awaitable[str | None]]
+CallHandler = Callable[[CallSession], Awaitable[None]]
 CallEndHook = Callable[[CallSession, float], Awaitable[None]]
 
 
@@ -32,7 +35,7 @@ class DispatcherSettings:
     region: str = "FR"
     language: str = "fr"
     number_salt: str = ""
-    transfer: TransferPlan = field(default_factory=TransferPlan)
+    identity: PublicIdentity | None = None  # the town hall's public number, for the calls a flow places
 
 
 class CallDispatcher:
@@ -66,7 +69,7 @@ class CallDispatcher:
         return list({id(s): s for s in self._owners.values()}.values())
 
     def own(self, channel_id: str, session: CallSession) -> None:
-        """Route this channel's events (an agent leg, a snoop) to `session`."""
+        """Route this channel's events (an agent or transfer leg) to `session`."""
         session.own_channel(channel_id)
         self._owners[channel_id] = session
 
@@ -88,10 +91,7 @@ class CallDispatcher:
         handler = self._handlers.get(kind)
         if handler is None:
             log.warning("call_unexpected", channel=channel.id, kind=kind, hint="not started by our dialplan or dialer")
-            try:
-                await self._ari.hangup(channel.id)
-            except AriError:
-                pass
+            await quietly(self._ari.hangup(channel.id))
             return
         if self._task_group is None:
             raise RuntimeError("dispatcher not attached to a TaskGroup")
@@ -104,7 +104,7 @@ class CallDispatcher:
             region=self._settings.region,
             language=self._settings.language,
             resumed=resumed,
-            transfer_plan=self._settings.transfer,
+            identity=self._settings.identity,
             own_channel=self.own,
         )
         self._owners[channel.id] = session
@@ -122,7 +122,7 @@ class CallDispatcher:
             dialled=session.dialled,
             resumed=session.resumed,
         )
-        outcome = "error"
+        ending = Ending.CRASH
         task = asyncio.current_task()
         # Installed here, not at creation: a hangup that arrives before the task first runs must not cancel it
         # before its `finally` can clean up and log.
@@ -130,32 +130,35 @@ class CallDispatcher:
         try:
             if session.hung_up:
                 raise CallEnded(session.channel.id)
-            outcome = await handler(session) or session.outcome or "completed"
+            await handler(session)
+            # A flow that saw the caller leave returns normally: the hangup was still the caller's.
+            ending = Ending.CALLER_LEFT if session.caller_left else Ending.FLOW_DONE
         except asyncio.CancelledError:
             if not session.hung_up:
-                outcome = "interrupted"  # the app is shutting down; Asterisk keeps the channel
+                ending = Ending.SHUTDOWN  # the app is shutting down; Asterisk keeps the channel
                 raise
-            outcome = session.outcome or "caller_hangup"
+            ending = Ending.CALLER_LEFT
         except CallEnded:
-            outcome = session.outcome or "caller_hangup"
+            ending = Ending.CALLER_LEFT
         except Exception:
             log.exception("call_failed")
-            outcome = "error"
+            ending = Ending.CRASH
         finally:
-            if outcome != "interrupted":
+            outcome = decide(ending, session.facts)
+            session.outcome = outcome
+            if outcome is not Outcome.INTERRUPTED:
                 await session.cleanup()
             for channel_id in session.owned_channels:
                 self._owners.pop(channel_id, None)
             self._tasks.pop(session.call_id, None)
             duration = self._clock.monotonic() - started
-            session.outcome = outcome
             log.info(
                 "call_ended",
-                outcome=outcome,
+                outcome=outcome.value,
                 duration=round(duration, 3),
                 path=[step.step for step in session.path],
             )
-            if self._on_call_end is not None and outcome != "interrupted":  # the next instance journals it
+            if self._on_call_end is not None and outcome.journaled:  # else the next instance journals it
                 try:
                     await self._on_call_end(session, duration)
                 except Exception:
@@ -167,8 +170,8 @@ class CallDispatcher:
         """After each (re)connection: Asterisk owns which channels exist. End calls whose channel vanished;
         adopt channels in our application that no task owns (the app restarted under them).
 
-        A channel whose kind has no handler but names a call (agent legs: `agent-leg,<call id>`) is left to that
-        call, which re-attaches it when it resumes; one whose call is gone is an orphan and is hung up."""
+        A leg (calls/legs.py: `agent-leg,<call id>`, `transfer-leg,<call id>`) is left to its call, which
+        re-attaches it when it resumes; one whose call is gone is an orphan and is hung up."""
         channels = await self._ari.channels()
         live = {c.id: c for c in channels}
         for session in self.active_calls:
@@ -183,8 +186,9 @@ class CallDispatcher:
             if app != self._ari.app:
                 continue
             kind = args[0] if args else ""
-            if kind not in self._handlers and len(args) > 1:
-                secondary.append((channel, args[1]))
+            owner = owner_of(args)
+            if owner is not None:
+                secondary.append((channel, owner))
                 continue
             log.info("call_adopted", channel=channel.id, kind=kind)
             try:
@@ -194,10 +198,7 @@ class CallDispatcher:
         for channel, call_id in secondary:
             if call_id not in self._owners:  # call ids are the citizens' channel ids
                 log.info("orphan_channel_hung_up", channel=channel.id, call_id=call_id)
-                try:
-                    await self._ari.hangup(channel.id)
-                except AriError:
-                    pass
+                await quietly(self._ari.hangup(channel.id))
 
     async def shutdown(self) -> None:
         """Stop our tasks without touching the calls: channels stay in Stasis and the next start adopts them."""

@@ -1,14 +1,32 @@
-"""What a call flow may do with the call it runs: the seam between flows/ and the ARI-driven call session.
+"""What the rest of callcontrol may ask of a call: the seam between flows/, routing/ and the ARI-driven session.
 
-The real implementation is calls.session.CallSession; unit tests use a fake with the same shape.
+`CallPort` is what a flow may do; `RoutedCall` is what routing needs on top of it. The real implementation of
+both is calls.session.CallSession; unit tests use fakes with the same shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from callcontrol.ari.models import ChannelDestroyed, ChannelHangupRequest, Event, StasisEnd
+
+if TYPE_CHECKING:
+    from callcontrol.calls.outcome import CallFacts
+
+END_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed)  # a channel hung up, vanished or left us
+
+
+def channel_ended(channel_id: str) -> Callable[[Event], bool]:
+    """Matches the event saying that `channel_id` is gone."""
+    return lambda event: isinstance(event, END_EVENTS) and channel_id in event.channel_ids()
+
+
+def is_about(event: Event | None, channel_id: str, kinds: tuple[type[Event], ...]) -> bool:
+    """`event` is one of `kinds` and concerns `channel_id`."""
+    return isinstance(event, kinds) and channel_id in event.channel_ids()
 
 
 @dataclass(frozen=True)
@@ -67,4 +85,36 @@ class CallPort(Protocol):
 
     def note(self, step: str, **detail: Any) -> None:
         """Append a PathStep and log it (event 'call_step')."""
+        ...
+
+
+class RoutedCall(CallPort, Protocol):
+    """A citizen's call as routing sees it (queue, offers, bridges, restart adoption)."""
+
+    caller_raw: str  # as Asterisk gave it (masked before it reaches a log or the journal)
+    resumed: bool  # adopted after a restart of callcontrol
+    answered_at: float | None
+    hung_up: bool
+    facts: CallFacts
+
+    @property
+    def channel_id(self) -> str: ...
+
+    async def answer(self) -> None: ...
+
+    async def take(self, match: Callable[[Event], bool], timeout: float | None = None) -> Event | None:
+        """The next event of this call's channels that `match` accepts (kept ones first); None after timeout."""
+        ...
+
+    async def wait_channel_end(self, channel_id: str) -> None:
+        """Until `channel_id` (a leg of this call) hangs up or vanishes."""
+        ...
+
+    def attach_leg(self, channel_id: str) -> None:
+        """A leg of this call (about to be dialled, or found up after a restart): its events come to this call,
+        and it is hung up when the call ends."""
+        ...
+
+    def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` when the call ends, whatever the reason (last registered, first run)."""
         ...

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,50 +11,29 @@ import structlog
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriUnavailable, BadRequest, ChannelGone, NotInStasis, ResourceGone
+from callcontrol.ari.errors import AriUnavailable, BadRequest, ChannelGone, NotInStasis, quietly
+from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import (
     Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
-    ChannelHangupRequest,
     Event,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
-    StasisEnd,
     StasisStart,
 )
 from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
+from callcontrol.calls.legs import TRANSFER_LEG, PublicIdentity, leg_args, new_leg_id
 from callcontrol.calls.mailbox import Mailbox
-from callcontrol.calls.port import PathStep, RecordingResult
+from callcontrol.calls.outcome import CallFacts, Outcome
+from callcontrol.calls.port import END_EVENTS, PathStep, RecordingResult, channel_ended, is_about
 
 log = structlog.get_logger("callcontrol.calls")
 
-END_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed)  # a channel hung up, vanished or left us
-
-
-def channel_ended(channel_id: str) -> Callable[[Event], bool]:
-    """Matches the event saying that `channel_id` is gone."""
-    return lambda event: isinstance(event, END_EVENTS) and channel_id in event.channel_ids()
-
-
-@dataclass(frozen=True)
-class TransferPlan:
-    """How `transfer` reaches an external number: through the carrier, shown as the town hall."""
-
-    carrier_endpoint: str = "carrier"
-    public_number: str = "+33556000000"
-    public_name: str = "Mairie"
-
-
-def media_uri(item: str) -> str:
-    """'vm-intro' -> 'sound:vm-intro'; URIs with a scheme ('digits:12', 'sound:x') pass unchanged."""
-    return item if ":" in item else f"sound:{item}"
-
-
 class CallSession:
-    """The call task's handle on its citizen channel. Implements calls.port.CallPort."""
+    """The call task's handle on its citizen channel. Implements calls.port.CallPort and RoutedCall."""
 
     def __init__(
         self,
@@ -68,7 +46,7 @@ class CallSession:
         region: str = "FR",
         language: str = "fr",
         resumed: bool = False,
-        transfer_plan: TransferPlan = TransferPlan(),
+        identity: PublicIdentity | None = None,
         own_channel: Callable[[str, CallSession], None] | None = None,
     ):
         # The citizen's channel id (Asterisk's unique id; set `systemname` per node when several Asterisk share a
@@ -82,8 +60,8 @@ class CallSession:
         self.language = language
         self.resumed = resumed
         self.path: list[PathStep] = []
-        self.facts: dict[str, Any] = {}  # what the journal keeps beyond the path: hotline, wait, agent, ...
-        self.outcome: str | None = None
+        self.facts = CallFacts()  # what routing learnt (hotline, wait, agent): the outcome and the journal use it
+        self.outcome: Outcome | None = None  # set once, by the dispatcher, when the call is over
         self.started_at = clock.time()
         self.answered_at: float | None = None
         self.mailbox = Mailbox()
@@ -91,7 +69,7 @@ class CallSession:
         self._ending = False  # we are ending the call ourselves
         self._ari = ari
         self._clock = clock
-        self._transfer_plan = transfer_plan
+        self._identity = identity
         self._own_channel = own_channel
         self._on_end: Callable[[], None] | None = None
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
@@ -114,6 +92,15 @@ class CallSession:
         """We hung up (the flow's hangup verb, cleanup): the hangup events that follow are not the caller's."""
         return self._ending
 
+    @property
+    def caller_left(self) -> bool:
+        """The citizen's side ended without us hanging it up."""
+        return self.hung_up and not self._ending
+
+    @property
+    def channel_id(self) -> str:
+        return self.channel.id
+
     def set_end_hook(self, hook: Callable[[], None]) -> None:
         """What to do when the citizen hangs up (the dispatcher cancels the call's task)."""
         self._on_end = hook
@@ -130,8 +117,19 @@ class CallSession:
         """Until `channel_id` (a leg of this call: an agent, a transfer) hangs up or vanishes."""
         await self.mailbox.take(channel_ended(channel_id))
 
+    async def take(self, match: Callable[[Event], bool], timeout: float | None = None) -> Event | None:
+        return await self.mailbox.take(match, timeout)
+
     def own_channel(self, channel_id: str) -> None:
         self._extra_channels.add(channel_id)
+
+    def attach_leg(self, channel_id: str) -> None:
+        """A leg of this call: its events come here (through the dispatcher), and it is hung up at the end."""
+        if self._own_channel is not None:
+            self._own_channel(channel_id, self)
+        else:
+            self.own_channel(channel_id)
+        self.on_cleanup(lambda: quietly(self._ari.hangup(channel_id)))
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:
         """Register an async cleanup run when the call ends, whatever the reason (LIFO)."""
@@ -184,7 +182,7 @@ class CallSession:
         event = await self._wait(done)
         if isinstance(event, ChannelDtmfReceived):
             self._digit_at = self._clock.monotonic()
-            await self._quietly(self._ari.stop_playback(playback_id))
+            await quietly(self._ari.stop_playback(playback_id))
             return event.digit
         return None
 
@@ -202,11 +200,6 @@ class CallSession:
             self._digit_at = self._clock.monotonic()
             return event.digit
         return None
-
-    def forget_digits(self) -> None:
-        """Discard digits typed so far (a new menu after a transfer must not be answered by old key presses)."""
-        channel_id = self.channel.id
-        self.mailbox.drop(lambda e: _is_digit(e, channel_id, None))
 
     async def record(self, *, max_seconds: int, beep: bool = True, silence_seconds: int = 5) -> RecordingResult:
         name = f"callcontrol-{self.call_id}-{uuid.uuid4().hex[:6]}"  # flat: no directory to create
@@ -232,32 +225,25 @@ class CallSession:
         bridge the citizen with it, and return once that side hangs up (True) or if it never answered (False).
         The number was checked against the allow-list by the flow; the citizen never sees it (no connected-line
         updates towards the carrier)."""
-        plan = self._transfer_plan
-        leg_id = f"{self.call_id}-t{uuid.uuid4().hex[:7]}"
-        if self._own_channel is not None:
-            self._own_channel(leg_id, self)
-        else:
-            self.own_channel(leg_id)
-        self.on_cleanup(lambda: self._quietly(self._ari.hangup(leg_id)))
+        if self._identity is None:
+            raise RuntimeError("transfer needs the town hall's public identity (wired by the dispatcher)")
+        leg_id = new_leg_id(self.call_id, TRANSFER_LEG)
+        self.attach_leg(leg_id)
         async with self._ari_call():
             await self._ari.originate(
-                f"PJSIP/{number}@{plan.carrier_endpoint}",
+                self._identity.external(number),
                 channel_id=leg_id,
-                app_args=f"transfer-leg,{self.call_id}",
-                caller_id=f'"{plan.public_name}" <{plan.public_number}>',
+                app_args=leg_args(TRANSFER_LEG, self.call_id),
+                caller_id=self._identity.caller_id(),
                 timeout=max(1, round(timeout)),
                 originator=self.channel.id,
             )
-
-        def leg_event(kinds: tuple[type[Event], ...]) -> Callable[[Event], bool]:
-            return lambda e: isinstance(e, kinds) and leg_id in e.channel_ids()
-
-        answered = await self._wait(leg_event((StasisStart, *END_EVENTS)), timeout + 2)
+        answered = await self._wait(lambda e: is_about(e, leg_id, (StasisStart, *END_EVENTS)), timeout + 2)
         if not isinstance(answered, StasisStart):
-            await self._quietly(self._ari.hangup(leg_id))
+            await quietly(self._ari.hangup(leg_id))
             return False
         bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-transfer-{self.call_id}")
-        self.on_cleanup(lambda: self._quietly(self._ari.destroy_bridge(bridge.id)))
+        self.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         async with self._ari_call():
             await self._ari.add_channel(bridge.id, [self.channel.id, leg_id])
         self.note("transfer:connected")
@@ -266,7 +252,7 @@ class CallSession:
 
     async def hangup(self, reason: str = "normal") -> None:
         self._ending = True
-        await self._quietly(self._ari.hangup(self.channel.id, reason))
+        await quietly(self._ari.hangup(self.channel.id, reason))
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -287,15 +273,6 @@ class CallSession:
     def _ari_call(self) -> _AriCallGuard:
         return _AriCallGuard(self)
 
-    async def _quietly(self, awaitable: Awaitable[Any]) -> None:
-        """Run an ARI call whose target may already be gone (cleanup, stop playback): 404/409 are fine."""
-        try:
-            await awaitable
-        except (ResourceGone, NotInStasis):
-            pass
-        except AriUnavailable as exc:
-            log.warning("ari_cleanup_failed", error=str(exc))
-
     async def cleanup(self) -> None:
         """Run registered cleanups, then hang up the citizen's channel if it is still ours. Never raises."""
         self._ending = True
@@ -306,7 +283,7 @@ class CallSession:
             except Exception:
                 log.exception("call_cleanup_failed")
         if not self.hung_up:
-            await self._quietly(self._ari.hangup(self.channel.id))
+            await quietly(self._ari.hangup(self.channel.id))
 
 
 class _AriCallGuard:

@@ -1,7 +1,8 @@
 """Agent legs: ring an agent's softphone or mobile with a masked caller ID, whisper, accept, or report no answer.
 
-The leg's channel id is chosen before the originate and routed to the citizen's call session, so the leg's
-events land in that call's mailbox. The dialer never touches the citizen's channel.
+The leg's channel id is chosen before the originate and attached to the citizen's call (calls/legs.py), so the
+leg's events land in that call's mailbox. The dialer never touches the citizen's channel. A leg that is not
+accepted (no answer, refused, or its ring cancelled because another agent won) is hung up before `ring` returns.
 """
 
 from __future__ import annotations
@@ -15,20 +16,16 @@ from enum import StrEnum
 import structlog
 
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriError, ResourceGone
-from callcontrol.ari.models import (
-    ChannelDtmfReceived,
-    Event,
-    PlaybackFinished,
-    StasisStart,
-)
-from callcontrol.calls.session import END_EVENTS, CallSession, media_uri
+from callcontrol.ari.errors import AriError, ResourceGone, quietly
+from callcontrol.ari.media import media_uri
+from callcontrol.ari.models import ChannelDtmfReceived, Event, PlaybackFinished, StasisStart
+from callcontrol.calls.legs import AGENT_LEG, PublicIdentity, leg_args, new_leg_id
+from callcontrol.calls.port import END_EVENTS, RoutedCall, is_about
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.models import AgentRecord, Device
 
 log = structlog.get_logger("callcontrol.routing")
 
-AGENT_LEG = "agent-leg"
 WHISPER_MAX_SECONDS = 60.0
 
 
@@ -46,89 +43,75 @@ class Leg:
     result: LegResult
 
 
-@dataclass(frozen=True)
-class DialPlan:
-    """How to reach the public network (mobiles): the carrier endpoint and the official identity."""
-
-    carrier_endpoint: str = "carrier"
-    public_number: str = "+33556000000"
-    public_name: str = "Mairie"
-
-
 class Dialer:
-    def __init__(self, ari: AriClient, own_channel: Callable[[str, CallSession], None], plan: DialPlan):
+    def __init__(self, ari: AriClient, identity: PublicIdentity):
         self._ari = ari
-        self._own = own_channel  # dispatcher.own(channel_id, session)
-        self._plan = plan
+        self._identity = identity
 
     def endpoint(self, agent: AgentRecord, device: Device) -> str | None:
         if device is Device.SOFTPHONE and agent.softphone:
             return f"PJSIP/{agent.softphone}"
         if device is Device.MOBILE and agent.mobile:
-            return f"PJSIP/{agent.mobile}@{self._plan.carrier_endpoint}"
+            return self._identity.external(agent.mobile)
         return None
 
-    def caller_id(self, call: CallSession, hotline: HotlineRouting, device: Device) -> str:
+    def caller_id(self, call: RoutedCall, hotline: HotlineRouting, device: Device) -> str:
         """What the agent's phone shows. Never the agent's own identity; the citizen's number only if allowed."""
         policy = hotline.caller_id_mobile if device is Device.MOBILE else hotline.caller_id_softphone
-        name = f"{self._plan.public_name} {hotline.display_name}".strip()
-        if policy == "citizen" and call.caller:
-            return f'"{name}" <{call.caller}>'
-        return f'"{name}" <{self._plan.public_number}>'
-
-    def attach_leg(self, call: CallSession, leg_id: str) -> None:
-        """An agent leg of `call` (about to be dialled, or found up after a restart): its events go to the call's
-        mailbox, and it is hung up when the call ends."""
-        self._own(leg_id, call)
-        call.on_cleanup(lambda: self._hangup_quietly(leg_id))
+        shown = call.caller if policy == "citizen" and call.caller else None
+        return self._identity.caller_id(hotline.display_name, shown)
 
     async def ring(
         self,
-        call: CallSession,
+        call: RoutedCall,
         agent: AgentRecord,
         device: Device,
         hotline: HotlineRouting,
         on_dialled: Callable[[str], None] | None = None,
     ) -> Leg:
         """Ring one agent; returns once the leg is accepted (and still up) or has failed. Never raises ARI errors.
-        `on_dialled(agent_id)` runs as soon as Asterisk accepted the originate (the phone is being called)."""
+        `on_dialled(agent_id)` runs as soon as Asterisk accepted the originate (the phone is being called).
+        Cancelled (another agent took the call), the leg is hung up on the way out."""
         endpoint = self.endpoint(agent, device)
         if endpoint is None:
             log.warning("agent_device_missing", agent=agent.id, device=device.value)
             return Leg(agent.id, "", device, LegResult.FAILED)
-        leg_id = f"{call.call_id}-{uuid.uuid4().hex[:8]}"
-        self.attach_leg(call, leg_id)
+        leg_id = new_leg_id(call.call_id, AGENT_LEG)
+        call.attach_leg(leg_id)
         log.info("agent_ringing", agent=agent.id, device=device.value, leg=leg_id, hotline=hotline.id)
+        accepted = False
         try:
-            await self._ari.originate(
-                endpoint,
-                channel_id=leg_id,
-                app_args=f"{AGENT_LEG},{call.call_id}",
-                caller_id=self.caller_id(call, hotline, device),
-                timeout=max(1, round(hotline.ring_timeout)),
-                originator=call.channel.id,
+            try:
+                await self._ari.originate(
+                    endpoint,
+                    channel_id=leg_id,
+                    app_args=leg_args(AGENT_LEG, call.call_id),
+                    caller_id=self.caller_id(call, hotline, device),
+                    timeout=max(1, round(hotline.ring_timeout)),
+                    originator=call.channel_id,
+                )
+            except AriError as exc:
+                log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
+                return Leg(agent.id, leg_id, device, LegResult.FAILED)
+            if on_dialled is not None:
+                on_dialled(agent.id)
+            answered = await call.take(
+                lambda e: is_about(e, leg_id, (StasisStart, *END_EVENTS)), timeout=hotline.ring_timeout + 2
             )
-        except AriError as exc:
-            log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
-            return Leg(agent.id, leg_id, device, LegResult.FAILED)
-        if on_dialled is not None:
-            on_dialled(agent.id)
+            if isinstance(answered, StasisStart):
+                accepted = await self._whisper_and_accept(call, leg_id, device, hotline)
+            return Leg(agent.id, leg_id, device, LegResult.ACCEPTED if accepted else LegResult.NO_ANSWER)
+        finally:
+            if not accepted:  # rang out, refused, or cancelled because another leg won: never leave it open
+                await quietly(self._ari.hangup(leg_id))
 
-        answered = await call.mailbox.take(
-            lambda e: _is_leg(e, leg_id, (StasisStart, *END_EVENTS)),
-            timeout=hotline.ring_timeout + 2,
-        )
-        if not isinstance(answered, StasisStart):
-            await self._hangup_quietly(leg_id)
-            return Leg(agent.id, leg_id, device, LegResult.NO_ANSWER)
-        accepted = await self._whisper_and_accept(call, leg_id, device, hotline)
-        result = LegResult.ACCEPTED if accepted else LegResult.NO_ANSWER
-        if not accepted:
-            await self._hangup_quietly(leg_id)
-        return Leg(agent.id, leg_id, device, result)
+    async def dismiss(self, leg: Leg) -> None:
+        """An accepted leg that is not needed after all (another agent took the call in the same instant)."""
+        log.info("agent_leg_dismissed", agent=leg.agent_id, leg=leg.channel_id)
+        await quietly(self._ari.hangup(leg.channel_id))
 
     async def _whisper_and_accept(
-        self, call: CallSession, leg_id: str, device: Device, hotline: HotlineRouting
+        self, call: RoutedCall, leg_id: str, device: Device, hotline: HotlineRouting
     ) -> bool:
         """Softphone: the whisper names the hotline, then the bridge. Mobile: the agent must press 1, so that a
         personal voicemail answering counts as no answer and never hears (or keeps) the citizen."""
@@ -142,11 +125,10 @@ class Dialer:
         except AriError as exc:
             log.warning("agent_whisper_failed", leg=leg_id, error=exc.message)
             playback_id = ""
-        ended = END_EVENTS
 
         def relevant(event: Event) -> bool:
             return (
-                _is_leg(event, leg_id, ended)
+                is_about(event, leg_id, END_EVENTS)
                 or (isinstance(event, ChannelDtmfReceived) and event.channel.id == leg_id)
                 or (isinstance(event, PlaybackFinished) and event.playback.id == playback_id)
             )
@@ -159,28 +141,12 @@ class Dialer:
             if whisper_done and not needs_key:
                 return True
             timeout = WHISPER_MAX_SECONDS if deadline is None else max(deadline - loop.time(), 0)
-            event = await call.mailbox.take(relevant, timeout=timeout)
-            if event is None or _is_leg(event, leg_id, ended):
+            event = await call.take(relevant, timeout=timeout)
+            if event is None or is_about(event, leg_id, END_EVENTS):
                 return False
             if isinstance(event, PlaybackFinished):
                 whisper_done = True
                 deadline = loop.time() + hotline.accept_timeout  # the time to press 1 starts after the whisper
             elif needs_key and isinstance(event, ChannelDtmfReceived) and event.digit == "1":
-                await self._stop_quietly(playback_id)
+                await quietly(self._ari.stop_playback(playback_id))
                 return True
-
-    async def _hangup_quietly(self, channel_id: str) -> None:
-        try:
-            await self._ari.hangup(channel_id)
-        except AriError:
-            pass
-
-    async def _stop_quietly(self, playback_id: str) -> None:
-        try:
-            await self._ari.stop_playback(playback_id)
-        except AriError:
-            pass
-
-
-def _is_leg(event: Event | None, leg_id: str, kinds: tuple[type[Event], ...]) -> bool:
-    return isinstance(event, kinds) and leg_id in event.channel_ids()

@@ -85,12 +85,12 @@ async def test_hangup_cancels_the_call_and_logs_call_ended(harness, fake_ari: Fa
 async def test_handler_crash_ends_only_that_call(harness, fake_ari: FakeAri, json_logs: JsonLogs):
     """A bug in one call's handler ends that call (outcome error, channel hung up); the other call goes on."""
 
-    async def handler(call: CallSession) -> str:
+    async def handler(call: CallSession) -> None:
         await call.answer()
         if call.channel.id == "c1":
             raise RuntimeError("cannot route caller 0612345678")
         digit = await call.read_digit(timeout=5)
-        return f"got-{digit}"
+        call.note(f"got-{digit}")
 
     h = await harness({"inbound": handler})
     await h.call("c2")
@@ -101,7 +101,7 @@ async def test_handler_crash_ends_only_that_call(harness, fake_ari: FakeAri, jso
     assert h.owns("c2")
     await fake_ari.push(fake_ari.dtmf("c2", "1"))
     survivor, _ = await h.wait_ended("c2")
-    assert survivor.outcome == "got-1"
+    assert survivor.outcome == "completed" and [step.step for step in survivor.path] == ["got-1"]
     [failed] = json_logs.events("call_failed")
     assert failed["channel"] == "c1" and "RuntimeError" in failed["exception"]
     assert "0612345678" not in json_logs.raw

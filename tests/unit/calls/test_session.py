@@ -2,7 +2,8 @@
 
 from fakes import FakeAri, JsonLogs
 
-from callcontrol.calls.session import CallSession, media_uri
+from callcontrol.ari.media import media_uri
+from callcontrol.calls.session import CallSession
 from calls.harness import eventually
 
 

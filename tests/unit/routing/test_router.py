@@ -17,7 +17,7 @@ from callcontrol.calls.session import CallSession
 from callcontrol.routing.dialer import Leg, LegResult
 from callcontrol.routing.distributor import Distributor, Offer
 from callcontrol.routing.hotlines import HotlineRouting
-from callcontrol.routing.queue import HotlineRouter
+from callcontrol.routing.router import HotlineRouter
 from callcontrol.state import AgentRecord, Device, StateLayer
 from callcontrol.state.models import AgentStatus
 

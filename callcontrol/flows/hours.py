@@ -1,0 +1,56 @@
+"""A hotline's own opening hours, from the schedules the flows use (routing.ports.HotlineHours).
+
+A hotline with `schedule: NAME` in hotlines.yaml is closed when that schedule is (hours, public holidays, local
+closures), when staff switched "closed now" on for the schedule's scope, for the hotline itself, or for the whole
+town hall. Without a schedule it is always open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import structlog
+
+from callcontrol.flows.ports import ManualClosure, ManualClosures
+from callcontrol.flows.schedules import WeeklySchedule, evaluate
+
+log = structlog.get_logger("callcontrol.flows")
+
+
+class _Hotline(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def schedule(self) -> str | None: ...
+
+
+class ScheduleHours:
+    def __init__(
+        self,
+        schedules: Mapping[str, WeeklySchedule],
+        closures: ManualClosures,
+        now: Callable[[], dt.datetime],
+    ):
+        self._schedules = schedules
+        self._closures = closures
+        self._now = now
+
+    async def closed_reason(self, hotline: _Hotline) -> str | None:
+        if hotline.schedule is None:
+            return None
+        schedule = self._schedules[hotline.schedule]  # checked at load
+        state = evaluate(schedule, self._now(), await self._manual(schedule, hotline.id))
+        return None if state.is_open else f"{state.kind}: {state.reason}"
+
+    async def _manual(self, schedule: WeeklySchedule, hotline_id: str) -> ManualClosure | None:
+        try:
+            for scope in dict.fromkeys((schedule.manual_scope or schedule.name, hotline_id)):
+                closure = await self._closures.get_closed(scope)
+                if closure is not None:
+                    return closure
+        except Exception as exc:  # Redis away: the hours still decide; a hiccup must not cut citizens off
+            log.warning("manual_closures_unavailable", schedule=schedule.name, error=str(exc) or type(exc).__name__)
+        return None

@@ -1,0 +1,88 @@
+"""The citizen and the agent talking: the bridge, the end of the call, the agent's release and wrap-up."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from redis.exceptions import RedisError
+
+from callcontrol.ari.client import AriClient
+from callcontrol.ari.errors import quietly
+from callcontrol.calls.clock import Clock
+from callcontrol.calls.port import RoutedCall
+from callcontrol.routing.dialer import Leg
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.state.errors import StateError
+from callcontrol.state.layer import StateLayer
+
+log = structlog.get_logger("callcontrol.routing")
+
+
+class Conversations:
+    def __init__(self, *, ari: AriClient, state: StateLayer, clock: Clock):
+        self._ari = ari
+        self._state = state
+        self._clock = clock
+        self._task_group: asyncio.TaskGroup | None = None
+        self._timers: set[asyncio.Task[None]] = set()
+
+    def attach(self, task_group: asyncio.TaskGroup) -> None:
+        """Wrap-up timers run as children of the app's TaskGroup."""
+        self._task_group = task_group
+
+    def shutdown(self) -> None:
+        """Stop the wrap-up timers (claims treat an expired wrap-up as free, so nothing is lost)."""
+        for task in list(self._timers):
+            task.cancel()
+
+    async def converse(self, call: RoutedCall, hotline: HotlineRouting, leg: Leg) -> None:
+        """Bridge citizen and agent (mixing,dtmf_events: plain mixing bridges swallow DTMF) until the agent hangs
+        up (the citizen hanging up ends the call's task); the agent then goes to wrap-up."""
+        agent_id = leg.agent_id
+        connected_at = self._clock.time()
+        await self._state.queues.connect(call.call_id, agent_id)
+        call.on_cleanup(lambda: self.release(agent_id, hotline, connected_at))
+        call.facts.agent = agent_id
+        call.facts.device = leg.device.value
+        bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-{call.call_id}")
+        call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
+        await quietly(self._ari.stop_moh(call.channel_id))
+        await self._ari.add_channel(bridge.id, [call.channel_id, leg.channel_id])
+        call.note("connected", agent=agent_id, device=leg.device.value, hotline=hotline.id)
+        await call.wait_channel_end(leg.channel_id)
+        call.note("agent_hung_up", agent=agent_id)
+
+    async def carry_on(
+        self, call: RoutedCall, hotline: HotlineRouting, agent_id: str, bridge_id: str | None, leg_id: str
+    ) -> None:
+        """A conversation found up after a restart: keep its bridge, watch the agent's leg, release after."""
+        call.attach_leg(leg_id)
+        call.on_cleanup(lambda: self.release(agent_id, hotline, self._clock.time()))
+        if bridge_id:
+            call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge_id)))
+        call.facts.agent = agent_id
+        call.note("connected:resumed", agent=agent_id, hotline=hotline.id)
+        await call.wait_channel_end(leg_id)
+        call.note("agent_hung_up", agent=agent_id)
+
+    async def release(self, agent_id: str, hotline: HotlineRouting, connected_at: float) -> None:
+        """The agent's call is over: wrap-up (then available), or available at once. Never raises."""
+        handled = self._clock.time() - connected_at
+        try:
+            await self._state.queues.release(agent_id, wrap_up_seconds=hotline.wrap_up)  # records handling time
+        except (StateError, RedisError) as exc:
+            log.warning("agent_release_failed", agent=agent_id, error=str(exc) or type(exc).__name__)
+            return
+        log.info("agent_released", agent=agent_id, handled=round(handled, 1), wrap_up=hotline.wrap_up)
+        if hotline.wrap_up > 0 and self._task_group is not None:
+            timer = self._task_group.create_task(self._end_wrap_up(agent_id, hotline.wrap_up))
+            self._timers.add(timer)
+            timer.add_done_callback(self._timers.discard)
+
+    async def _end_wrap_up(self, agent_id: str, after: float) -> None:
+        await asyncio.sleep(after)
+        try:
+            await self._state.agents.end_wrap_up(agent_id)  # publishes agent_available
+        except Exception as exc:
+            log.warning("end_wrap_up_failed", agent=agent_id, error=str(exc) or type(exc).__name__)

@@ -1,0 +1,123 @@
+"""Offering a waiting citizen to the agent(s) a claim reserved: ring, first accepted leg wins, no-answer.
+
+A claim (state/queues.py) has already reserved the agents atomically; this rings them, keeps the first leg
+accepted, frees the others (their legs are hung up by the dialer), and on no answer counts the misses
+(auto-pause after `max_misses`) and puts the call back at its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+
+from callcontrol.calls.port import RoutedCall
+from callcontrol.routing.dialer import Dialer, Leg, LegResult
+from callcontrol.routing.distributor import Offer
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.state.errors import CallNotWaiting, StateError
+from callcontrol.state.layer import StateLayer
+from callcontrol.state.models import Claim, Device
+
+log = structlog.get_logger("callcontrol.routing")
+
+
+class OfferDesk:
+    def __init__(self, *, state: StateLayer, dialer: Dialer, instance_id: str):
+        self._state = state
+        self._dialer = dialer
+        self._instance = instance_id
+
+    async def ring(
+        self, call: RoutedCall, hotline: HotlineRouting, offer: Offer, tried: list[str], enqueued_at: float
+    ) -> Leg | None:
+        """Ring the claimed agent(s): the accepted leg (the other agents freed), or None when nobody accepted
+        (misses counted, the call back at its place). Every agent rung is added to `tried`."""
+        claim = offer.claim
+        loop = asyncio.get_running_loop()
+        dialled = False
+
+        def on_dialled(agent_id: str) -> None:
+            """Once per offer, when Asterisk accepted the first agent leg's originate: the routing latency."""
+            nonlocal dialled
+            if dialled:
+                return
+            dialled = True
+            log.info(
+                "routing_latency",
+                hotline=hotline.id,
+                agents=list(claim.agent_ids),
+                agent=agent_id,
+                routing_latency_ms=round((loop.time() - offer.triggered_at) * 1000, 1),
+                waited=round(loop.time() - enqueued_at, 3),
+            )
+
+        rings: dict[asyncio.Task[Leg], str] = {}
+        for agent_id in claim.agent_ids:
+            tried.append(agent_id)
+            try:
+                record = await self._state.agents.get_record(agent_id)
+                device = (await self._state.agents.get_state(agent_id)).device or Device.SOFTPHONE
+            except StateError as exc:
+                log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
+                continue
+            ring = self._dialer.ring(call, record, device, hotline, on_dialled=on_dialled)
+            rings[asyncio.create_task(ring)] = agent_id
+        winner, extra = await _first_accepted(rings)
+        for leg in extra:  # accepted in the same instant as the winner: that agent is not needed
+            await self._dialer.dismiss(leg)
+        if winner is None:
+            await self._no_answer(call, hotline, claim)
+            return None
+        if len(claim.agent_ids) > 1:  # ring-all: the others are free again at once (their legs are hung up)
+            await self._state.queues.release_ringall(call.call_id, winner.agent_id)
+        return winner
+
+    async def next_claim(self, call: RoutedCall, hotline: HotlineRouting, tried: Sequence[str]) -> Claim | None:
+        """After a no-answer: the next free agent at once, if any (those tried are excluded). The no-answer
+        published agent_available, so a distributor (ours or another instance's) may have claimed the call
+        first: its claim is then on its way to the call's inbox and this finds the call offered (None)."""
+        try:
+            return await self._state.queues.claim_agent_for_call(
+                call.call_id, hotline.id, hotline.strategy, exclude=tried, instance=self._instance
+            )
+        except CallNotWaiting:
+            return None
+
+    async def _no_answer(self, call: RoutedCall, hotline: HotlineRouting, claim: Claim) -> None:
+        for agent_id in claim.agent_ids:
+            try:
+                missed = await self._state.queues.release_no_answer(
+                    call.call_id, agent_id, max_misses=hotline.max_misses
+                )
+            except StateError as exc:
+                log.warning("release_no_answer_failed", agent=agent_id, error=str(exc))
+                continue
+            call.note("agent:no_answer", agent=agent_id, missed=missed.missed)
+            if missed.auto_paused:
+                log.info("agent_paused_no_answer", agent=agent_id, missed=missed.missed)
+
+
+async def _first_accepted(rings: dict[asyncio.Task[Leg], str]) -> tuple[Leg | None, list[Leg]]:
+    """Wait for the first accepted leg; the rings still going are cancelled (their legs hung up). Also returns
+    the legs accepted in the same instant as the winner, which the caller must dismiss."""
+    winner: Leg | None = None
+    extra: list[Leg] = []
+    try:
+        pending = set(rings)
+        while pending and winner is None:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                leg = task.result()
+                if leg.result is LegResult.ACCEPTED:
+                    if winner is None:
+                        winner = leg
+                    else:
+                        extra.append(leg)
+    finally:
+        for task in rings:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*rings, return_exceptions=True)
+    return winner, extra

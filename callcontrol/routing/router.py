@@ -1,0 +1,135 @@
+"""Hotline routing as the flows see it (flows.ports.Enqueuer): put a citizen in a hotline and return how the
+queue let go of the call. The stages live in their own modules: waiting.py (music, announcements, hours),
+offer.py (ring the claimed agents), conversation.py (bridge, wrap-up), resume.py (adoption after a restart).
+
+Outcomes (the flow's `enqueue.on` table branches on them): answered, closed, timeout, full, unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import structlog
+from redis.exceptions import RedisError
+
+from callcontrol import numbers
+from callcontrol.ari.client import AriClient
+from callcontrol.calls.clock import Clock
+from callcontrol.calls.port import RoutedCall
+from callcontrol.routing.conversation import Conversations
+from callcontrol.routing.dialer import Dialer
+from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.routing.offer import OfferDesk
+from callcontrol.routing.ports import AlwaysOpen, HotlineHours
+from callcontrol.routing.resume import Resumer
+from callcontrol.routing.waiting import WaitingRoom
+from callcontrol.state.errors import QueueFull, StateError
+from callcontrol.state.layer import StateLayer
+from callcontrol.state.models import AgentStatus
+
+log = structlog.get_logger("callcontrol.routing")
+
+_REACHABLE = {AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
+
+
+class HotlineRouter:
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        state: StateLayer,
+        distributor: Distributor,
+        dialer: Dialer,
+        hotlines: Mapping[str, HotlineRouting],
+        instance_id: str,
+        clock: Clock,
+        hours: HotlineHours | None = None,
+    ):
+        self._state = state
+        self._hotlines = hotlines
+        self._instance = instance_id
+        self._hours = hours or AlwaysOpen()
+        self.conversations = Conversations(ari=ari, state=state, clock=clock)
+        offers = OfferDesk(state=state, dialer=dialer, instance_id=instance_id)
+        self.waiting = WaitingRoom(
+            ari=ari,
+            state=state,
+            distributor=distributor,
+            offers=offers,
+            conversations=self.conversations,
+            hours=self._hours,
+        )
+        self.resumer = Resumer(
+            ari=ari,
+            state=state,
+            hotlines=hotlines,
+            waiting=self.waiting,
+            conversations=self.conversations,
+            instance_id=instance_id,
+            clock=clock,
+        )
+
+    def attach(self, task_group: asyncio.TaskGroup) -> None:
+        self.conversations.attach(task_group)
+
+    def shutdown(self) -> None:
+        self.conversations.shutdown()
+
+    async def enqueue(self, call: RoutedCall, hotline_id: str) -> str:  # type: ignore[override]
+        hotline = self._hotlines[hotline_id]
+        call.facts.hotline = hotline_id
+        result = await self._enqueue(call, hotline)
+        call.facts.queue_result = result
+        return result
+
+    async def resume(self, call: RoutedCall) -> bool:
+        """An adopted call carries on where Redis says it was; False when it was in the IVR (flow runs again)."""
+        return await self.resumer.resume(call)
+
+    async def _enqueue(self, call: RoutedCall, hotline: HotlineRouting) -> str:
+        closed = await self._hours.closed_reason(hotline)
+        if closed is not None:
+            call.note("queue:closed", hotline=hotline.id, reason=closed)
+            return "closed"
+        try:
+            nobody = hotline.overflow_when_nobody and not await self._anyone_reachable(hotline.id)
+        except (StateError, RedisError) as exc:
+            return _state_unavailable(hotline.id, exc)
+        if nobody:
+            call.note("queue:unavailable", hotline=hotline.id)
+            return "unavailable"
+        if call.answered_at is None:
+            await call.answer()
+        loop = asyncio.get_running_loop()
+        enqueued_at = loop.time()
+        try:
+            position = await self._state.queues.enqueue(
+                call.call_id,
+                hotline.id,
+                priority=hotline.priority,
+                owner=self._instance,
+                max_length=hotline.max_length or None,
+                caller_masked=numbers.mask(call.caller_raw),
+            )
+        except QueueFull:
+            call.note("queue:full", hotline=hotline.id)
+            return "full"
+        except (StateError, RedisError) as exc:
+            return _state_unavailable(hotline.id, exc)
+        queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
+        call.note("queue:waiting", hotline=hotline.id, position=position)
+        return await self.waiting.wait(call, hotline, enqueued_at, queued_at)
+
+    async def _anyone_reachable(self, hotline_id: str) -> bool:
+        members = [agent for agent, _penalty in await self._state.agents.members(hotline_id)]
+        if not members:
+            return False
+        return any(s.status in _REACHABLE for s in await self._state.agents.states(members))
+
+
+def _state_unavailable(hotline_id: str, exc: Exception) -> str:
+    """Redis away (or refusing): the flow's `unavailable` branch, never a dropped citizen."""
+    log.error("queue_state_unavailable", hotline=hotline_id, error=str(exc) or type(exc).__name__)
+    return "unavailable"

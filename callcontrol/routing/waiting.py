@@ -1,0 +1,176 @@
+"""A citizen waiting in a hotline: music on hold, position announcements, the hotline's hours, and offers
+until an agent takes the call, the wait is too long, or the hotline closes.
+
+Waiting is music on hold on the citizen's own channel (not a holding bridge): announcements stop the music,
+play, and start it again; moving to the agent's bridge is one addChannel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import uuid
+
+import structlog
+
+from callcontrol.ari.client import AriClient
+from callcontrol.ari.errors import AriError, quietly
+from callcontrol.ari.media import media_uri
+from callcontrol.ari.models import PlaybackFinished
+from callcontrol.calls.port import RoutedCall
+from callcontrol.routing.conversation import Conversations
+from callcontrol.routing.distributor import Distributor, Offer
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.routing.offer import OfferDesk
+from callcontrol.routing.ports import HotlineHours
+from callcontrol.state.errors import StateError
+from callcontrol.state.layer import StateLayer
+
+log = structlog.get_logger("callcontrol.routing")
+
+ANNOUNCE_MAX_SECONDS = 60.0
+HOURS_CHECK_SECONDS = 15.0  # how often a waiting citizen's hotline is checked for closing
+
+
+class WaitingRoom:
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        state: StateLayer,
+        distributor: Distributor,
+        offers: OfferDesk,
+        conversations: Conversations,
+        hours: HotlineHours,
+    ):
+        self._ari = ari
+        self._state = state
+        self._distributor = distributor
+        self._offers = offers
+        self._conversations = conversations
+        self._hours = hours
+
+    async def wait(self, call: RoutedCall, hotline: HotlineRouting, enqueued_at: float, queued_at: float) -> str:
+        """Until an agent took the call and the conversation is over ("answered"), max_wait ran out ("timeout")
+        or the hotline closed ("closed"). Loop times: `enqueued_at` started max_wait, `queued_at` routing."""
+        loop = asyncio.get_running_loop()
+        inbox = self._distributor.register(call.call_id, hotline.id)
+        connected = False
+        call.facts.waiting = True
+        try:
+            await self._moh(call, hotline, on=True)
+            await self._distributor.offer_now(hotline.id, queued_at)
+            tried: list[str] = []
+            deadline = enqueued_at + hotline.max_wait
+            next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf
+            next_hours = loop.time() + HOURS_CHECK_SECONDS if hotline.schedule else math.inf
+            while True:
+                now = loop.time()
+                if now >= deadline:
+                    call.note("queue:timeout", hotline=hotline.id, waited=round(now - enqueued_at, 1))
+                    return "timeout"
+                if now >= next_hours:
+                    reason = await self._hours.closed_reason(hotline)
+                    if reason is not None:
+                        call.note("queue:closed", hotline=hotline.id, reason=reason, waited=round(now - enqueued_at))
+                        return "closed"
+                    next_hours = now + HOURS_CHECK_SECONDS
+                offer = await _next(inbox, min(deadline, next_announce, next_hours) - now)
+                if offer is None:
+                    if loop.time() >= next_announce:
+                        offer = await self._announce(call, hotline, inbox)
+                        next_announce = loop.time() + hotline.announce_interval
+                    if offer is None:
+                        continue
+                call.facts.wait = round(loop.time() - enqueued_at, 3)
+                leg = await self._offers.ring(call, hotline, offer, tried, enqueued_at)
+                if leg is not None:
+                    connected = True
+                    call.facts.waiting = False
+                    await self._conversations.converse(call, hotline, leg)
+                    return "answered"
+                retry_at = loop.time()
+                await self._moh(call, hotline, on=True)
+                claim = await self._offers.next_claim(call, hotline, tried)
+                if claim is not None:
+                    inbox.put_nowait(Offer(claim, retry_at))
+        finally:
+            self._distributor.unregister(call.call_id)
+            if not connected and (call.hung_up or not _shutting_down()):
+                # The citizen left (or the wait ended): out of the queue at once. When callcontrol itself is
+                # stopping, the entry stays: the next instance adopts the call at its place.
+                await self.leave(call.call_id)
+            if not call.hung_up:
+                call.facts.waiting = False
+
+    async def leave(self, call_id: str) -> None:
+        """Out of the queue (agents ringing for it freed); never raises."""
+        try:
+            await self._state.queues.leave(call_id)
+        except Exception as exc:
+            log.warning("queue_leave_failed", error=str(exc) or type(exc).__name__)
+
+    async def _moh(self, call: RoutedCall, hotline: HotlineRouting, *, on: bool) -> None:
+        channel = call.channel_id
+        await quietly(self._ari.start_moh(channel, hotline.moh_class) if on else self._ari.stop_moh(channel))
+
+    async def _announce(self, call: RoutedCall, hotline: HotlineRouting, inbox: asyncio.Queue[Offer]) -> Offer | None:
+        """Position (and estimated wait) announcement, between two stretches of music. An offer arriving meanwhile
+        cuts it short (an agent is reserved for this citizen: ring at once) and is returned."""
+        try:
+            position = await self._state.queues.position(call.call_id)
+        except StateError:
+            return None
+        if position == 1:
+            media = ["queue-youarenext"]
+        else:
+            media = ["queue-thereare", f"number:{position - 1}", "queue-callswaiting"]
+        estimate = None
+        if hotline.announce_wait:
+            with contextlib.suppress(StateError):
+                estimate = await self._state.journal.estimated_wait(hotline.id, position)
+        if estimate:
+            media += ["queue-holdtime", f"number:{max(1, round(estimate / 60))}", "queue-minutes"]
+        call.note("queue:announce", position=position, estimate=round(estimate) if estimate else None)
+        await self._moh(call, hotline, on=False)
+        playback_id = uuid.uuid4().hex
+        offer: Offer | None = None
+        try:
+            await self._ari.play(
+                call.channel_id, [media_uri(m) for m in media], lang=call.language, playback_id=playback_id
+            )
+        except AriError as exc:
+            log.warning("queue_announce_failed", error=exc.message)
+        else:
+            finished = asyncio.ensure_future(
+                call.take(
+                    lambda e: isinstance(e, PlaybackFinished) and e.playback.id == playback_id,
+                    timeout=ANNOUNCE_MAX_SECONDS,
+                )
+            )
+            offered = asyncio.ensure_future(inbox.get())
+            try:
+                await asyncio.wait({finished, offered}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (finished, offered):
+                    task.cancel()
+            if offered.done() and not offered.cancelled():
+                offer = offered.result()
+                await quietly(self._ari.stop_playback(playback_id))
+        await self._moh(call, hotline, on=True)  # also while the offered agent's phone rings
+        return offer
+
+
+def _shutting_down() -> bool:
+    """This task is being cancelled for a reason other than the caller hanging up (callcontrol stopping)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _next(inbox: asyncio.Queue[Offer], timeout: float) -> Offer | None:
+    try:
+        async with asyncio.timeout(max(timeout, 0)):
+            return await inbox.get()
+    except TimeoutError:
+        return None
