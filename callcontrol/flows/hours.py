@@ -8,6 +8,7 @@ town hall. Without a schedule it is always open.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -27,6 +28,9 @@ class _Hotline(Protocol):
     def schedule(self) -> str | None: ...
 
 
+MANUAL_RECHECK_SECONDS = 15.0  # a "closed now" switch reaches citizens already waiting within this time
+
+
 class ScheduleHours:
     def __init__(
         self,
@@ -44,6 +48,14 @@ class ScheduleHours:
         schedule = self._schedules[hotline.schedule]  # checked at load
         state = evaluate(schedule, self._now(), await self._manual(schedule, hotline.id))
         return None if state.is_open else f"{state.kind}: {state.reason}"
+
+    def recheck_in(self, hotline: _Hotline) -> float:
+        """Hours change on the minute (just after it, so that the new minute is seen); "closed now" any time."""
+        if hotline.schedule is None:
+            return math.inf
+        now = self._now()
+        to_next_minute = 60.0 - (now.second + now.microsecond / 1e6) + 0.05
+        return min(to_next_minute, MANUAL_RECHECK_SECONDS)
 
     async def _manual(self, schedule: WeeklySchedule, hotline_id: str) -> ManualClosure | None:
         try:

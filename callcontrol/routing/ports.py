@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 from callcontrol.routing.hotlines import HotlineRouting
@@ -14,9 +15,16 @@ class HotlineHours(Protocol):
         """None when the hotline is open now; else why it is closed (e.g. "closed: outside opening hours")."""
         ...
 
+    def recheck_in(self, hotline: HotlineRouting) -> float:
+        """Seconds until it is worth asking again (hours change on the minute; "closed now" any time)."""
+        ...
+
 
 class AlwaysOpen:
     """Hours for tests and for hotlines without a schedule: always open."""
 
     async def closed_reason(self, hotline: HotlineRouting) -> str | None:
         return None
+
+    def recheck_in(self, hotline: HotlineRouting) -> float:
+        return math.inf

@@ -30,7 +30,6 @@ from callcontrol.state.layer import StateLayer
 log = structlog.get_logger("callcontrol.routing")
 
 ANNOUNCE_MAX_SECONDS = 60.0
-HOURS_CHECK_SECONDS = 15.0  # how often a waiting citizen's hotline is checked for closing
 
 
 class WaitingRoom:
@@ -64,7 +63,7 @@ class WaitingRoom:
             tried: list[str] = []
             deadline = enqueued_at + hotline.max_wait
             next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf
-            next_hours = loop.time() + HOURS_CHECK_SECONDS if hotline.schedule else math.inf
+            next_hours = loop.time() + self._hours.recheck_in(hotline)
             while True:
                 now = loop.time()
                 if now >= deadline:
@@ -75,7 +74,7 @@ class WaitingRoom:
                     if reason is not None:
                         call.note("queue:closed", hotline=hotline.id, reason=reason, waited=round(now - enqueued_at))
                         return "closed"
-                    next_hours = now + HOURS_CHECK_SECONDS
+                    next_hours = now + self._hours.recheck_in(hotline)
                 offer = await _next(inbox, min(deadline, next_announce, next_hours) - now)
                 if offer is None:
                     if loop.time() >= next_announce:
