@@ -4,130 +4,14 @@ and timings that the integration tests found, reproduced deterministically."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from zoneinfo import ZoneInfo
 
-import fakeredis
-import pytest
-
-from callcontrol.ari.models import Bridge, CallerId, Channel, ChannelDestroyed
-from callcontrol.calls.clock import Clock
-from callcontrol.calls.session import CallSession
-from callcontrol.routing.dialer import Leg, LegResult
-from callcontrol.routing.distributor import Distributor, Offer
-from callcontrol.routing.hotlines import HotlineRouting
-from callcontrol.routing.router import HotlineRouter
-from callcontrol.state import AgentRecord, Device, StateLayer
+from callcontrol.ari.models import Channel, ChannelDestroyed
+from callcontrol.routing.dialer import LegResult
+from callcontrol.routing.distributor import Offer
+from callcontrol.state import Device
 from callcontrol.state.models import AgentStatus
 
-HOTLINE = "etat-civil"
-INSTANCE = "i1"
-
-
-class StubAri:
-    """The ARI calls the router makes, recorded; `on_moh` runs inside start_moh (to interleave a distributor)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-        self.on_moh: Callable[[], Awaitable[None]] | None = None
-
-    async def answer(self, channel_id: str) -> None:
-        self.calls.append(("answer", channel_id))
-
-    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
-        self.calls.append(("moh_on", channel_id))
-        if self.on_moh is not None:
-            await self.on_moh()
-
-    async def stop_moh(self, channel_id: str) -> None:
-        self.calls.append(("moh_off", channel_id))
-
-    async def play(self, channel_id: str, media, *, lang=None, playback_id=None) -> str:
-        self.calls.append(("play", channel_id, playback_id or ""))
-        return playback_id or "p"
-
-    async def stop_playback(self, playback_id: str) -> None:
-        self.calls.append(("stop_playback", playback_id))
-
-    async def create_bridge(self, kind: str = "", *, name: str = "", bridge_id: str | None = None) -> Bridge:
-        self.calls.append(("create_bridge", kind))
-        return Bridge(id="b1")
-
-    async def add_channel(self, bridge_id: str, channel_id, *, role=None) -> None:
-        self.calls.append(("add_channel", bridge_id, *channel_id))
-
-    async def destroy_bridge(self, bridge_id: str) -> None:
-        self.calls.append(("destroy_bridge", bridge_id))
-
-    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        self.calls.append(("hangup", channel_id))
-
-    def named(self, name: str) -> list[tuple[str, ...]]:
-        return [c for c in self.calls if c[0] == name]
-
-
-class StubDialer:
-    """Answers each agent's leg as scripted (default: accepted), after `delay` seconds."""
-
-    def __init__(self, results: dict[str, LegResult], delay: float = 0.0) -> None:
-        self.results = results
-        self.delay = delay
-        self.rung: list[tuple[str, float]] = []  # (agent, loop time)
-
-    async def ring(self, call, agent: AgentRecord, device, hotline, on_dialled=None) -> Leg:
-        self.rung.append((agent.id, asyncio.get_running_loop().time()))
-        if on_dialled is not None:
-            on_dialled(agent.id)
-        await asyncio.sleep(self.delay)
-        return Leg(agent.id, f"leg-{agent.id}", device, self.results.get(agent.id, LegResult.ACCEPTED))
-
-
-async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.002)
-
-
-@pytest.fixture
-async def state():
-    redis = fakeredis.FakeAsyncRedis(decode_responses=True)
-    yield StateLayer.create(redis, clock=time.time), redis
-    await redis.aclose()
-
-
-def make_router(
-    layer: StateLayer, redis, dialer: StubDialer, ari: StubAri, **settings
-) -> tuple[HotlineRouter, Distributor]:
-    hotlines = {HOTLINE: HotlineRouting(id=HOTLINE, **settings)}
-    distributor = Distributor(layer, redis, hotlines, INSTANCE)
-    router = HotlineRouter(
-        ari=ari,  # type: ignore[arg-type]
-        state=layer,
-        distributor=distributor,
-        dialer=dialer,  # type: ignore[arg-type]
-        hotlines=hotlines,
-        instance_id=INSTANCE,
-        clock=Clock(zone=ZoneInfo("Europe/Paris")),
-    )
-    return router, distributor
-
-
-def citizen(ari: StubAri, channel_id: str = "c1") -> CallSession:
-    channel = Channel(id=channel_id, caller=CallerId(number="0612345678"))
-    return CallSession(
-        channel=channel, kind="inbound", dialled="0556000000", ari=ari, clock=Clock(zone=ZoneInfo("Europe/Paris"))
-    )  # type: ignore[arg-type]
-
-
-async def staff(layer: StateLayer, *ids: str, logged_in: bool = True) -> None:
-    """Agents of HOTLINE, logged in on their softphone in this order (the first is idle longest)."""
-    await layer.agents.sync_agents(
-        [AgentRecord(id=a, name=a, softphone=a, mobile=None, hotlines={HOTLINE: 0}) for a in ids]
-    )
-    for a in ids if logged_in else ():
-        await layer.agents.login(a, Device.SOFTPHONE)
-        await asyncio.sleep(0.002)  # distinct idle_since
+from .kit import HOTLINE, INSTANCE, StubAri, StubDialer, citizen, eventually, make_router, staff
 
 
 async def test_given_no_answer_when_distributor_claims_first_then_router_takes_its_offer_instead_of_crashing(state):

@@ -1,0 +1,144 @@
+"""Stubs and fixtures shared by the routing unit tests: a recording ARI, a scripted dialer, a citizen's call
+session on it, agents on fakeredis (real Lua scripts)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from callcontrol.ari.errors import AriError
+from callcontrol.ari.models import Bridge, CallerId, Channel
+from callcontrol.calls.clock import Clock
+from callcontrol.calls.session import CallSession
+from callcontrol.routing.dialer import Leg, LegResult
+from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.routing.ports import HotlineHours
+from callcontrol.routing.router import HotlineRouter
+from callcontrol.state import AgentRecord, Device, StateLayer
+
+HOTLINE = "etat-civil"
+INSTANCE = "i1"
+
+
+class StubAri:
+    """The ARI calls the router makes, recorded; `on_moh` runs inside start_moh (to interleave a distributor)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.on_moh: Callable[[], Awaitable[None]] | None = None
+        self.originate_error: AriError | None = None
+        self.live_bridges: list[Bridge] = []  # what GET /bridges answers
+        self.live_channels: list[str] = []  # what GET /channels answers
+
+    async def answer(self, channel_id: str) -> None:
+        self.calls.append(("answer", channel_id))
+
+    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
+        self.calls.append(("moh_on", channel_id))
+        if self.on_moh is not None:
+            await self.on_moh()
+
+    async def stop_moh(self, channel_id: str) -> None:
+        self.calls.append(("moh_off", channel_id))
+
+    async def play(self, channel_id: str, media, *, lang=None, playback_id=None) -> str:
+        self.calls.append(("play", channel_id, playback_id or ""))
+        return playback_id or "p"
+
+    async def stop_playback(self, playback_id: str) -> None:
+        self.calls.append(("stop_playback", playback_id))
+
+    async def create_bridge(self, kind: str = "", *, name: str = "", bridge_id: str | None = None) -> Bridge:
+        self.calls.append(("create_bridge", kind))
+        return Bridge(id="b1")
+
+    async def add_channel(self, bridge_id: str, channel_id, *, role=None) -> None:
+        self.calls.append(("add_channel", bridge_id, *channel_id))
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        self.calls.append(("destroy_bridge", bridge_id))
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        self.calls.append(("hangup", channel_id))
+
+    async def originate(self, endpoint: str, **kw) -> Channel:
+        self.calls.append(("originate", endpoint, kw["channel_id"], kw.get("caller_id", "")))
+        if self.originate_error is not None:
+            raise self.originate_error
+        return Channel(id=kw["channel_id"])
+
+    async def bridges(self) -> list[Bridge]:
+        return list(self.live_bridges)
+
+    async def channels(self) -> list[Channel]:
+        return [Channel(id=c) for c in self.live_channels]
+
+    def named(self, name: str) -> list[tuple[str, ...]]:
+        return [c for c in self.calls if c[0] == name]
+
+
+class StubDialer:
+    """Answers each agent's leg as scripted (default: accepted), after `delay` seconds."""
+
+    def __init__(self, results: dict[str, LegResult], delay: float = 0.0) -> None:
+        self.results = results
+        self.delay = delay
+        self.delays: dict[str, float] = {}  # per agent, overrides `delay`
+        self.rung: list[tuple[str, float]] = []  # (agent, loop time)
+
+    async def ring(self, call, agent: AgentRecord, device, hotline, on_dialled=None) -> Leg:
+        self.rung.append((agent.id, asyncio.get_running_loop().time()))
+        if on_dialled is not None:
+            on_dialled(agent.id)
+        await asyncio.sleep(self.delays.get(agent.id, self.delay))
+        return Leg(agent.id, f"leg-{agent.id}", device, self.results.get(agent.id, LegResult.ACCEPTED))
+
+
+async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.002)
+
+
+def make_router(
+    layer: StateLayer, redis, dialer: StubDialer, ari: StubAri, hours: HotlineHours | None = None, **settings
+) -> tuple[HotlineRouter, Distributor]:
+    hotlines = {HOTLINE: HotlineRouting(id=HOTLINE, **settings)}
+    distributor = Distributor(layer, redis, hotlines, INSTANCE)
+    router = HotlineRouter(
+        ari=ari,  # type: ignore[arg-type]
+        state=layer,
+        distributor=distributor,
+        dialer=dialer,  # type: ignore[arg-type]
+        hotlines=hotlines,
+        instance_id=INSTANCE,
+        clock=Clock(zone=ZoneInfo("Europe/Paris")),
+        hours=hours,
+    )
+    return router, distributor
+
+
+def citizen(ari: StubAri, channel_id: str = "c1", *, resumed: bool = False, state: str = "") -> CallSession:
+    channel = Channel(id=channel_id, caller=CallerId(number="0612345678"), state=state)
+    return CallSession(
+        channel=channel,
+        kind="inbound",
+        dialled="0556000000",
+        ari=ari,  # type: ignore[arg-type]
+        clock=Clock(zone=ZoneInfo("Europe/Paris")),
+        resumed=resumed,
+    )
+
+
+async def staff(layer: StateLayer, *ids: str, logged_in: bool = True) -> None:
+    """Agents of HOTLINE, logged in on their softphone in this order (the first is idle longest)."""
+    await layer.agents.sync_agents(
+        [AgentRecord(id=a, name=a, softphone=a, mobile=None, hotlines={HOTLINE: 0}) for a in ids]
+    )
+    for a in ids if logged_in else ():
+        await layer.agents.login(a, Device.SOFTPHONE)
+        await asyncio.sleep(0.002)  # distinct idle_since
+
+

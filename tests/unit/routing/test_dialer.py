@@ -1,0 +1,161 @@
+"""The dialer on a virtual clock (looptime): what an agent's phone is shown, the whisper, press 1 on mobiles,
+ring and accept timeouts, and that a leg not taken is always hung up."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from callcontrol.ari.errors import AriUnavailable
+from callcontrol.ari.models import (
+    Channel,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    Playback,
+    PlaybackFinished,
+    StasisStart,
+)
+from callcontrol.calls.legs import PublicIdentity
+from callcontrol.routing.dialer import Dialer, Leg, LegResult
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.state import AgentRecord, Device
+
+from .kit import StubAri, citizen, eventually
+
+IDENTITY = PublicIdentity(number="+33556000000", name="Mairie")
+ALICE = AgentRecord(id="alice", name="Alice", softphone="1001", mobile="+33612000001", hotlines={"etat-civil": 0})
+HOTLINE = HotlineRouting(id="etat-civil", name="État civil", ring_timeout=15, accept_timeout=8)
+
+pytestmark = pytest.mark.looptime
+
+
+class Ringing:
+    """One `Dialer.ring` running against a stub ARI, and what the phone does."""
+
+    def __init__(self, device: Device, hotline: HotlineRouting = HOTLINE) -> None:
+        self.ari = StubAri()
+        self.call = citizen(self.ari)
+        self.dialer = Dialer(self.ari, IDENTITY)  # type: ignore[arg-type]
+        self.task: asyncio.Task[Leg] = asyncio.create_task(self.dialer.ring(self.call, ALICE, device, hotline))
+
+    async def leg_id(self) -> str:
+        await eventually(lambda: self.ari.named("originate"))
+        return self.ari.named("originate")[0][2]
+
+    async def answers(self) -> str:
+        leg = await self.leg_id()
+        self.call.deliver(StasisStart(type="StasisStart", channel=Channel(id=leg), args=("agent-leg", "c1")))
+        await eventually(lambda: self.ari.named("play"))
+        return leg
+
+    def whisper_ends(self) -> None:
+        playback_id = self.ari.named("play")[0][2]
+        self.call.deliver(PlaybackFinished(type="PlaybackFinished", playback=Playback(id=playback_id)))
+
+    def hung_up(self, leg: str) -> bool:
+        return ("hangup", leg) in self.ari.calls
+
+
+async def test_softphone_that_answers_hears_the_whisper_then_is_accepted():
+    """A softphone that picks up hears the hotline's name, then is put through (no key needed)."""
+    ring = Ringing(Device.SOFTPHONE)
+    leg = await ring.answers()
+    assert not ring.task.done()  # not before the whisper is over
+    ring.whisper_ends()
+    result = await ring.task
+    assert (result.result, result.channel_id, result.agent_id) == (LegResult.ACCEPTED, leg, "alice")
+    assert not ring.hung_up(leg)
+    assert ring.ari.named("originate")[0][1] == "PJSIP/1001"
+
+
+async def test_mobile_voicemail_that_answers_without_pressing_1_is_a_no_answer_after_accept_timeout():
+    """A mobile answered by its owner's voicemail never presses 1: no answer once accept_timeout has run out
+    after the whisper, and the leg is hung up so the voicemail neither keeps nor hears the citizen."""
+    ring = Ringing(Device.MOBILE)
+    leg = await ring.answers()
+    ring.whisper_ends()
+    ended_whisper = asyncio.get_running_loop().time()
+    result = await ring.task
+    waited = asyncio.get_running_loop().time() - ended_whisper
+    assert result.result is LegResult.NO_ANSWER
+    assert HOTLINE.accept_timeout - 0.1 <= waited <= HOTLINE.accept_timeout + 0.1
+    assert ring.hung_up(leg)
+    assert ring.ari.named("originate")[0][1] == "PJSIP/+33612000001@carrier"
+
+
+async def test_mobile_that_presses_1_during_the_whisper_is_accepted_at_once():
+    """The agent on a mobile may press 1 as soon as the whisper starts: the whisper stops, the call is taken."""
+    ring = Ringing(Device.MOBILE)
+    leg = await ring.answers()
+    ring.call.deliver(ChannelDtmfReceived(type="ChannelDtmfReceived", channel=Channel(id=leg), digit="1"))
+    result = await ring.task
+    assert result.result is LegResult.ACCEPTED
+    assert ring.ari.named("stop_playback") and not ring.hung_up(leg)
+
+
+async def test_mobile_that_presses_another_key_is_not_accepted():
+    """Only 1 accepts: a 2 pressed by a voicemail menu or by mistake is ignored until accept_timeout."""
+    ring = Ringing(Device.MOBILE)
+    leg = await ring.answers()
+    ring.call.deliver(ChannelDtmfReceived(type="ChannelDtmfReceived", channel=Channel(id=leg), digit="2"))
+    ring.whisper_ends()
+    assert (await ring.task).result is LegResult.NO_ANSWER
+
+
+async def test_phone_that_never_answers_is_a_no_answer_after_the_ring_timeout_and_is_hung_up():
+    """Nobody picks up: no answer a little after ring_timeout (Asterisk's own originate timeout), leg hung up."""
+    ring = Ringing(Device.SOFTPHONE)
+    leg = await ring.leg_id()
+    started = asyncio.get_running_loop().time()
+    result = await ring.task
+    assert result.result is LegResult.NO_ANSWER
+    assert HOTLINE.ring_timeout <= asyncio.get_running_loop().time() - started <= HOTLINE.ring_timeout + 2.1
+    assert ring.hung_up(leg)
+
+
+async def test_phone_that_refuses_is_a_no_answer_at_once():
+    """A busy or refused phone (the leg ends before answering) is a no answer right away, not after the timeout."""
+    ring = Ringing(Device.SOFTPHONE)
+    leg = await ring.leg_id()
+    started = asyncio.get_running_loop().time()
+    ring.call.deliver(ChannelDestroyed(type="ChannelDestroyed", channel=Channel(id=leg), cause=17))
+    assert (await ring.task).result is LegResult.NO_ANSWER
+    assert asyncio.get_running_loop().time() - started < 1
+
+
+async def test_originate_refused_by_asterisk_is_a_failure_not_a_crash():
+    """Asterisk refusing the originate (unknown endpoint, overload) is reported as FAILED, never raised."""
+    ari = StubAri()
+    ari.originate_error = AriUnavailable(503, "overloaded", "POST", "/channels")
+    leg = await Dialer(ari, IDENTITY).ring(citizen(ari), ALICE, Device.SOFTPHONE, HOTLINE)  # type: ignore[arg-type]
+    assert leg.result is LegResult.FAILED
+
+
+async def test_ring_cancelled_because_another_agent_won_hangs_up_its_leg_at_once():
+    """Ring-all: the moment another agent takes the call, this agent's leg is hung up, not left ringing (or
+    whispering) until the citizen's call ends."""
+    ring = Ringing(Device.SOFTPHONE)
+    leg = await ring.answers()  # answered, hearing the whisper
+    ring.task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await ring.task
+    assert ring.hung_up(leg)
+
+
+@pytest.mark.parametrize(
+    ("device", "policy", "shown"),
+    [
+        (Device.SOFTPHONE, "citizen", '"Mairie État civil" <+33612345678>'),
+        (Device.SOFTPHONE, "hotline", '"Mairie État civil" <+33556000000>'),
+        (Device.MOBILE, "hotline", '"Mairie État civil" <+33556000000>'),
+    ],
+)
+async def test_agent_phone_shows_the_hotline_and_the_number_the_policy_allows(device, policy, shown):
+    """The agent's phone shows "Mairie <hotline>" with the citizen's number only where the policy allows it,
+    else the public number; never an agent's own identity."""
+    hotline = HOTLINE.model_copy(update={"caller_id_softphone": policy, "caller_id_mobile": policy})
+    ring = Ringing(device, hotline)
+    await ring.leg_id()
+    ring.task.cancel()
+    assert ring.ari.named("originate")[0][3] == shown
