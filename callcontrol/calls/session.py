@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -66,7 +67,7 @@ class CallSession:
         self.answered_at: float | None = None
         self.mailbox = Mailbox()
         self.hung_up = False  # the citizen's side ended (hangup, vanished channel)
-        self._ending = False  # we are ending the call ourselves
+        self._ending = False  # we are ending the call ourselves: the hangup events that follow are not the caller's
         self._ari = ari
         self._clock = clock
         self._identity = identity
@@ -80,17 +81,11 @@ class CallSession:
 
     def deliver(self, event: Event) -> None:
         """Called by the dispatcher for every event concerning this call's channels or bridges."""
-        if isinstance(event, END_EVENTS) and self.channel.id in event.channel_ids():
-            if not self.hung_up:
-                self.hung_up = True
-                if not self._ending and self._on_end is not None:
-                    self._on_end()
+        if not self.hung_up and channel_ended(self.channel.id)(event):
+            self.hung_up = True
+            if not self._ending and self._on_end is not None:
+                self._on_end()
         self.mailbox.put(event)
-
-    @property
-    def ended_by_us(self) -> bool:
-        """We hung up (the flow's hangup verb, cleanup): the hangup events that follow are not the caller's."""
-        return self._ending
 
     @property
     def caller_left(self) -> bool:
@@ -262,16 +257,26 @@ class CallSession:
         if self.hung_up:
             raise CallEnded(channel_id)
 
+        ended = channel_ended(channel_id)
+
         def match_or_end(event: Event) -> bool:
-            return match(event) or (isinstance(event, END_EVENTS) and channel_id in event.channel_ids())
+            return match(event) or ended(event)
 
         event = await self.mailbox.take(match_or_end, timeout)
         if event is not None and not match(event):
             raise CallEnded(channel_id)
         return event
 
-    def _ari_call(self) -> _AriCallGuard:
-        return _AriCallGuard(self)
+    @contextlib.asynccontextmanager
+    async def _ari_call(self) -> AsyncIterator[None]:
+        """Turns 'the channel is gone' into CallEnded inside a call's code."""
+        if self.hung_up:
+            raise CallEnded(self.channel.id)
+        try:
+            yield
+        except (ChannelGone, NotInStasis) as exc:
+            self.hung_up = True
+            raise CallEnded(self.channel.id) from exc
 
     async def cleanup(self) -> None:
         """Run registered cleanups, then hang up the citizen's channel if it is still ours. Never raises."""
@@ -284,23 +289,6 @@ class CallSession:
                 log.exception("call_cleanup_failed")
         if not self.hung_up:
             await quietly(self._ari.hangup(self.channel.id))
-
-
-class _AriCallGuard:
-    """Turns 'the channel is gone' into CallEnded inside a call's code."""
-
-    def __init__(self, session: CallSession):
-        self._session = session
-
-    async def __aenter__(self) -> None:
-        if self._session.hung_up:
-            raise CallEnded(self._session.channel.id)
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if isinstance(exc, (ChannelGone, NotInStasis)):
-            self._session.hung_up = True
-            raise CallEnded(self._session.channel.id) from exc
-        return False
 
 
 def _is_digit(event: Event, channel_id: str, allowed: str | None) -> bool:
