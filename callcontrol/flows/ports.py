@@ -14,7 +14,8 @@ class Enqueuer(Protocol):
     "closed" (the hotline's schedule says closed; only for a hotline with a `schedule:`), "timeout" (waited
     `max_wait`), "full" (`max_length` callers already wait; never when it is 0, unlimited), "unavailable" (nobody
     logged in, or routing could not be reached, e.g. Redis away: always possible), "abandoned" (the caller hung
-    up: recorded in the journal, but no flow branch runs after it). A flow's `enqueue.on` table branches on it.
+    up: recorded in the journal, but no flow branch runs after it). A flow's `enqueue.on` table branches on it;
+    the loader refuses `on:` keys that cannot happen for the hotline.
     """
 
     async def enqueue(self, call: CallPort, hotline_id: str) -> str: ...

@@ -1,5 +1,10 @@
 """`enqueue`: queues the caller for a hotline of hotlines.yaml (routing/ does the waiting) and branches on the
-outcome (one of ENQUEUE_OUTCOMES, see flows/ports.py)."""
+outcome.
+
+The Enqueuer (flows/ports.py) answers one of ENQUEUE_OUTCOMES. A flow's `on:` may only list outcomes that can
+reach it for that hotline: `closed` needs the hotline to keep a `schedule:`, `full` needs a `max_length`; an
+`abandoned` call has no caller left to branch. `unavailable` is always possible (no agent, or Redis away).
+"""
 
 from __future__ import annotations
 
@@ -30,9 +35,21 @@ class Enqueue(Verb):
         return [(("on", k), t) for k, t in self.on.items()]
 
     def problems(self, refs: Refs) -> list[Problem]:
-        if self.hotline not in refs.hotlines:
-            return [(("hotline",), unknown("hotline", self.hotline, refs.hotlines))]
-        return []
+        """The hotline must exist, and each `on:` branch must be able to fire for it."""
+        hotline = refs.hotlines.get(self.hotline)
+        out: list[Problem] = [] if hotline else [(("hotline",), unknown("hotline", self.hotline, refs.hotlines))]
+        never = {"abandoned": "no branch can follow 'abandoned': the caller has hung up by then; remove this branch"}
+        if hotline and hotline.schedule is None:
+            never["closed"] = (
+                f"hotline {self.hotline!r} keeps no schedule, so it is never closed: give it schedule: NAME in "
+                "config/hotlines.yaml or remove this branch"
+            )
+        if hotline and hotline.max_length == 0:
+            never["full"] = (
+                f"hotline {self.hotline!r} has no max_length (0: unlimited), so its queue is never full: "
+                "set max_length in config/hotlines.yaml or remove this branch"
+            )
+        return out + [(("on", outcome), never[outcome]) for outcome in self.on if outcome in never]
 
 
 async def run(ctx: Context, verb: Enqueue, label: str) -> Outcome:
