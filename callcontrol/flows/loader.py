@@ -170,15 +170,12 @@ class _Loader:
         self.check_spin()
         if self.issues:
             raise ConfigError(_in_file_order(self.issues, self.files))
-        flows = {
-            s.id: Flow(
-                s.id,
-                s.doc.file,
-                tuple(self.final(st, self.refs(s, schedule_names, hotlines)) for st in s.steps if st is not None),
-                s.step_ids(),
+        flows: dict[str, Flow] = {}
+        for s in self.sources.values():
+            refs = self.refs(s, schedule_names, hotlines)
+            flows[s.id] = Flow(
+                s.id, s.doc.file, tuple(self.final(st, refs) for st in s.steps if st is not None), s.step_ids()
             )
-            for s in self.sources.values()
-        }
         allowed = frozenset(n for s in self.sources.values() for n in s.allowed)
         return Flows(
             flows=flows,
