@@ -9,10 +9,10 @@ from pathlib import Path
 
 from callcontrol.agents.directory import load_agents
 from callcontrol.config import Settings, load_settings
-from callcontrol.flows.loader import Flows, load_flows
-from callcontrol.routing.hotlines import HotlineRouting, load_hotline_routing
+from callcontrol.flows.loader import Flows, display_name, load_flows
+from callcontrol.routing.hotlines import HOTLINES_FILE, HotlineRouting, read_hotline_routing
 from callcontrol.state.models import AgentRecord
-from callcontrol.yamlsource import ConfigError, ConfigIssue
+from callcontrol.yamlsource import ConfigError
 
 
 @dataclass(frozen=True)
@@ -27,37 +27,22 @@ class ConfigSet:
 def load_config_set(
     directory: Path, env: Mapping[str, str] | None = None, *, known_sounds: set[str] | None = None
 ) -> ConfigSet:
-    """Settings first (flows need the city's zone and country), then flows, hotlines and agents together."""
+    """Settings first (flows need the city's zone and country), then hotlines (flows and agents name them), then
+    flows and agents; every problem of every file is reported together."""
     env = dict(os.environ if env is None else env)
     settings = load_settings(directory, env)
-    issues: list[ConfigIssue] = []
-    flows = hotlines = agents = None
+    hotlines, issues = read_hotline_routing(directory, display_name=display_name(directory, directory / HOTLINES_FILE))
+    readable = bool(hotlines) or not issues  # an unreadable hotlines.yaml: agents' hotlines are not blamed too
+    flows = agents = None
     try:
-        flows = load_flows(directory, settings, known_sounds=known_sounds)
+        flows = load_flows(directory, settings, hotlines=hotlines, known_sounds=known_sounds)
     except ConfigError as exc:
         issues += exc.issues
     try:
-        hotlines = load_hotline_routing(directory)
-    except ConfigError as exc:
-        issues += exc.issues
-    try:
-        agents = load_agents(directory, hotlines.keys() if hotlines is not None else None)
+        agents = load_agents(directory, hotlines.keys() if readable else None)
     except ConfigError as exc:
         issues += exc.issues
     if issues:
-        raise ConfigError(_unique(issues))
-    assert flows is not None and hotlines is not None and agents is not None
+        raise ConfigError(issues)
+    assert flows is not None and agents is not None
     return ConfigSet(directory=directory, settings=settings, flows=flows, hotlines=hotlines, agents=agents)
-
-
-def _unique(issues: list[ConfigIssue]) -> list[ConfigIssue]:
-    """Two loaders read hotlines.yaml (flows: ids and schedules; routing: the rest): a syntax error there is
-    reported once. Files are compared by name, as the loaders spell paths differently."""
-    seen: set[tuple[str, int | None, str, str]] = set()
-    out = []
-    for issue in issues:
-        key = (Path(issue.file).name, issue.line, issue.path, issue.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(issue)
-    return out

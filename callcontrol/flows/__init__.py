@@ -1,8 +1,9 @@
-"""Call flows: IVR menus in YAML (schema.py), validated as a whole at load (loader.py), run verb by verb
-(runner.py, verbs.py), with opening hours, holidays and closures (schedules.py). See docs/flows.md."""
+"""Call flows: IVR menus in YAML, validated as a whole at load (loader.py), run verb by verb (runner.py), with
+opening hours, holidays and closures (schedules.py). Each verb is one module of verbs/ (its options and its run),
+listed once in verbs/registry.py; schema.py derives the Step union from it. See docs/flows.md."""
 
-from callcontrol.flows.loader import Flow, Flows, Hotline, load_flows
-from callcontrol.flows.ports import Enqueuer, ManualClosure, ManualClosures, NoManualClosures, UnavailableEnqueuer
+from callcontrol.flows.loader import Flow, Flows, load_flows
+from callcontrol.flows.ports import Enqueuer, ManualClosure, ManualClosures
 from callcontrol.flows.runner import FlowRunner
 from callcontrol.flows.schedules import ScheduleState, WeeklySchedule, evaluate, load_schedules
 
@@ -11,12 +12,9 @@ __all__ = [
     "Flow",
     "FlowRunner",
     "Flows",
-    "Hotline",
     "ManualClosure",
     "ManualClosures",
-    "NoManualClosures",
     "ScheduleState",
-    "UnavailableEnqueuer",
     "WeeklySchedule",
     "evaluate",
     "load_flows",

@@ -15,8 +15,7 @@ A flow file:
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +24,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from callcontrol.config import Settings
 from callcontrol.flows.schedules import WeeklySchedule, parse_schedules
-from callcontrol.flows.schema import FLOW_PREFIX, MEDIA_PREFIXES, NAME_RE, VERBS, Step, StepBase, Transfer, WhenCaller
+from callcontrol.flows.schema import Step, StepBase
+from callcontrol.flows.verbs.base import FLOW_PREFIX, MEDIA_PREFIXES, NAME_RE, Refs, close, unknown
+from callcontrol.flows.verbs.registry import VERBS
 from callcontrol.numbers import normalise
+from callcontrol.routing.hotlines import HOTLINES_FILE, HotlineRouting, read_hotline_routing
 from callcontrol.yamlsource import ConfigError, ConfigIssue, KeyPath, YamlDoc, load_yaml, pydantic_issues
 
 FILE_KEYS = ("entry", "allow_transfer_to", "caller_lists", "flows")
 INBOUND = "inbound"
 _STEP = TypeAdapter(Step)
-_ALL_OPTIONS = sorted({name for verb in VERBS.values() for name in verb.model_fields} | {"else", "id"})
+_ALL_OPTIONS = sorted({name for spec in VERBS.values() for name in spec.model.model_fields} | {"else", "id"})
 _BARE_VERBS = ("hangup",)
 
 Node = tuple[str, int]  # (flow id, step index)
@@ -51,19 +53,13 @@ class Flow:
 
 
 @dataclass(frozen=True)
-class Hotline:
-    id: str
-    schedule: str | None = None
-
-
-@dataclass(frozen=True)
 class Flows:
     """The validated flows and what they refer to; immutable, shared by every call."""
 
     flows: dict[str, Flow]
     entries: dict[str, str]  # entry name -> flow id
     schedules: dict[str, WeeklySchedule] = field(default_factory=dict)
-    hotlines: dict[str, Hotline] = field(default_factory=dict)
+    hotlines: Mapping[str, HotlineRouting] = field(default_factory=dict)
     allowed_numbers: frozenset[str] = frozenset()
     caller_lists: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -95,19 +91,43 @@ class _Source:
         return ids
 
 
-def load_flows(config_dir: Path, settings: Settings, *, known_sounds: set[str] | None = None) -> Flows:
-    """Load and validate every flow with its schedules and hotlines; raise ConfigError listing every problem.
+def display_name(config_dir: Path, path: Path) -> str:
+    """How issues name a file of the configuration: from the config directory's name, e.g. config/flows/main.yaml."""
+    try:
+        return str(path.relative_to(config_dir.parent))
+    except ValueError:
+        return str(path)
 
+
+def load_flows(
+    config_dir: Path,
+    settings: Settings,
+    *,
+    hotlines: Mapping[str, HotlineRouting] | None = None,
+    known_sounds: set[str] | None = None,
+) -> Flows:
+    """Load and validate every flow with its schedules; raise ConfigError listing every problem.
+
+    hotlines: config/hotlines.yaml as parsed by routing/hotlines.py (configset.py reads it first, and reports its
+    own problems); None reads it here with that same parser, its problems reported with the flows'.
+    The hotlines' schedule names and the flows' enqueue steps are checked against them.
     known_sounds: the sound ids Asterisk has (ARI GET /sounds), e.g. {"callcontrol/welcome", "digits/1"};
     None skips the sound check (no Asterisk at hand).
     """
-    return _Loader(config_dir, settings, known_sounds).load()
+    return _Loader(config_dir, settings, hotlines, known_sounds).load()
 
 
 class _Loader:
-    def __init__(self, config_dir: Path, settings: Settings, known_sounds: set[str] | None):
+    def __init__(
+        self,
+        config_dir: Path,
+        settings: Settings,
+        hotlines: Mapping[str, HotlineRouting] | None,
+        known_sounds: set[str] | None,
+    ):
         self.dir = config_dir
         self.settings = settings
+        self.given_hotlines = hotlines
         self.known_sounds = known_sounds
         self.issues: list[ConfigIssue] = []
         self.sources: dict[str, _Source] = {}
@@ -117,10 +137,7 @@ class _Loader:
         self.files: list[str] = []  # in the order read, to report issues file by file
 
     def name(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.dir.parent))
-        except ValueError:
-            return str(path)
+        return display_name(self.dir, path)
 
     def doc(self, path: Path) -> YamlDoc | None:
         self.files.append(self.name(path))
@@ -153,10 +170,12 @@ class _Loader:
         self.check_spin()
         if self.issues:
             raise ConfigError(_in_file_order(self.issues, self.files))
-        flows = {
-            s.id: Flow(s.id, s.doc.file, tuple(self.final(st) for st in s.steps if st is not None), s.step_ids())
-            for s in self.sources.values()
-        }
+        flows: dict[str, Flow] = {}
+        for s in self.sources.values():
+            refs = self.refs(s, schedule_names, hotlines)
+            flows[s.id] = Flow(
+                s.id, s.doc.file, tuple(self.final(st, refs) for st in s.steps if st is not None), s.step_ids()
+            )
         allowed = frozenset(n for s in self.sources.values() for n in s.allowed)
         return Flows(
             flows=flows,
@@ -167,12 +186,10 @@ class _Loader:
             caller_lists=self.caller_lists,
         )
 
-    def final(self, step: StepBase) -> StepBase:
-        """The step as the runner needs it: transfer numbers in E.164, like the allow-list."""
-        if isinstance(step.verb, Transfer):
-            number = normalise(step.verb.number, self.region)
-            return step.model_copy(update={"transfer": step.verb.model_copy(update={"number": number})})
-        return step
+    def final(self, step: StepBase, refs: Refs) -> StepBase:
+        """The step as the runner needs it (e.g. transfer numbers in E.164, like the allow-list)."""
+        verb = step.verb.resolved(refs)
+        return step if verb is step.verb else step.model_copy(update={step.verb_name: verb})
 
     def settings_allowed(self) -> frozenset[str]:
         # Numbers allowed for every flow file; `city.transfer_allow` is a proposed Settings field (see docs/flows.md).
@@ -190,29 +207,20 @@ class _Loader:
         self.issues += issues
         return schedules, doc
 
-    def read_hotlines(self, schedules: set[str]) -> dict[str, Hotline]:
-        # Only the ids and schedule references matter here; routing/ reads the rest of each hotline.
-        path = self.dir / "hotlines.yaml"
-        doc = self.doc(path) if path.exists() else None
-        if doc is None or doc.data is None:
-            return {}
-        data = doc.data.get("hotlines") if isinstance(doc.data, dict) else None
-        if not isinstance(data, dict):
-            self.issues.append(doc.issue((), "expected a top-level hotlines: mapping hotline ids to their settings"))
-            return {}
-        out: dict[str, Hotline] = {}
-        for hotline_id, body in data.items():
-            path_ = ("hotlines", hotline_id)
-            if not NAME_RE.match(str(hotline_id)):
-                self.issues.append(doc.issue(path_, f"{hotline_id!r} is not a valid id: use letters, digits, - and _"))
-            if body is not None and not isinstance(body, dict):
-                self.issues.append(doc.issue(path_, "expected a mapping (e.g. schedule: mairie) or nothing"))
-                continue
-            schedule = (body or {}).get("schedule")
-            if schedule is not None and str(schedule) not in schedules:
-                self.issues.append(doc.issue((*path_, "schedule"), _unknown("schedule", schedule, schedules)))
-            out[str(hotline_id)] = Hotline(str(hotline_id), str(schedule) if schedule is not None else None)
-        return out
+    def read_hotlines(self, schedules: set[str]) -> Mapping[str, HotlineRouting]:
+        """The hotlines (parsed by routing/hotlines.py), each `schedule:` checked against schedules.yaml."""
+        path = self.dir / HOTLINES_FILE
+        hotlines = self.given_hotlines
+        if hotlines is None:
+            hotlines, issues = read_hotline_routing(self.dir, display_name=self.name(path))
+            self.files.append(self.name(path))
+            self.issues += issues
+        unknown_schedules = [h for h in hotlines.values() if h.schedule is not None and h.schedule not in schedules]
+        doc = self.doc(path) if unknown_schedules else None  # read again only to say on which line
+        for hotline in unknown_schedules if doc is not None else ():
+            at = ("hotlines", _raw_key(doc, hotline.id), "schedule")
+            self.issues.append(doc.issue(at, unknown("schedule", hotline.schedule, schedules)))
+        return hotlines
 
     def read_file(self, doc: YamlDoc) -> None:
         data = doc.data
@@ -303,7 +311,7 @@ class _Loader:
             return None
         if others:
             for key in others:
-                hint = _close(key, [*VERBS, "id"])
+                hint = close(key, [*VERBS, "id"])
                 self.issues.append(doc.issue((*path, key), f"unknown verb {key!r}{hint}; verbs: {', '.join(VERBS)}"))
             return None
         if not verbs:
@@ -320,14 +328,19 @@ class _Loader:
     def check_entries(self) -> None:
         for flow_id, doc, path in self.entries.values():
             if flow_id not in self.sources:
-                self.issues.append(doc.issue(path, _unknown("flow", flow_id, self.sources)))
+                self.issues.append(doc.issue(path, unknown("flow", flow_id, self.sources)))
         if INBOUND not in self.entries and self.sources:
             first = next(iter(self.sources.values()))
             message = "no flow takes incoming calls: declare entry: {inbound: FLOW} in one flow file"
             self.issues.append(first.doc.issue(("entry",), message))
 
-    def check_steps(self, source: _Source, schedules: set[str], hotlines: dict[str, Hotline]) -> None:
+    def refs(self, source: _Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> Refs:
+        allowed = source.allowed | self.settings_allowed()
+        return Refs(source.doc.file, schedules, hotlines, self.caller_lists, allowed, self.region)
+
+    def check_steps(self, source: _Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> None:
         fail = self.issues.append
+        refs = self.refs(source, schedules, hotlines)
         doc = source.doc
         ids = source.step_ids()
         for i, raw in enumerate(source.raw):
@@ -343,20 +356,8 @@ class _Loader:
                 message = self.target_problem(source, target, ids)
                 if message:
                     fail(doc.issue((*at, *rel), message))
-            name = getattr(verb, "name", None) if step.verb_name == "schedule" else None
-            if name is not None and name not in schedules:
-                fail(doc.issue((*at, "name"), _unknown("schedule", name, schedules)))
-            hotline = getattr(verb, "hotline", None)
-            if hotline is not None and hotline not in hotlines:
-                fail(doc.issue((*at, "hotline"), _unknown("hotline", hotline, hotlines)))
-            if isinstance(verb, Transfer):
-                self.check_transfer(source, verb, (*at, "number"))
-            if isinstance(verb, WhenCaller):
-                for key in verb.known:
-                    if not key.startswith("+") and key not in self.caller_lists:
-                        fail(doc.issue((*at, "known", key), _unknown("caller list", key, self.caller_lists)))
-                    elif key.startswith("+") and normalise(key, self.region) is None:
-                        fail(doc.issue((*at, "known", key), f"{key!r} is not a phone number"))
+            for rel, message in verb.problems(refs):
+                fail(doc.issue((*at, *rel), message))
             for rel, media in verb.sound_refs():
                 message = self.sound_problem(media)
                 if message:
@@ -365,26 +366,13 @@ class _Loader:
     def target_problem(self, source: _Source, target: str, ids: dict[str, int]) -> str | None:
         if target.startswith(FLOW_PREFIX):
             flow_id = target.removeprefix(FLOW_PREFIX)
-            return None if flow_id in self.sources else _unknown("flow", flow_id, self.sources)
+            return None if flow_id in self.sources else unknown("flow", flow_id, self.sources)
         if target in ids:
             return None
         if not ids:
             return f"unknown step {target!r}; no step of flow {source.id!r} has an id (add id: {target} to one)"
-        hint = _close(target, ids)
+        hint = close(target, ids)
         return f"unknown step {target!r}{hint}; known steps: {', '.join(ids)}"
-
-    def check_transfer(self, source: _Source, verb: Transfer, path: KeyPath) -> None:
-        number = normalise(verb.number, self.region)
-        if number is None:
-            self.issues.append(source.doc.issue(path, f"{verb.number!r} is not a phone number"))
-        elif number not in source.allowed | self.settings_allowed():
-            self.issues.append(
-                source.doc.issue(
-                    path,
-                    f"transfer to {number} is not allowed: add it to allow_transfer_to in {source.doc.file}"
-                    " (only listed numbers may be dialled out, against toll fraud)",
-                )
-            )
 
     def sound_problem(self, media: str) -> str | None:
         kind, sep, name = media.partition(":")
@@ -394,7 +382,7 @@ class _Loader:
             return f"{media!r}: unknown media kind {kind!r}; use a sound name such as callcontrol/welcome"
         if kind != "sound" or self.known_sounds is None or name in self.known_sounds:
             return None
-        hint = _close(name, self.known_sounds)
+        hint = close(name, self.known_sounds)
         return f"sound {name!r} is not installed in Asterisk{hint}"
 
     def check_schedule_sounds(self, doc: YamlDoc) -> None:
@@ -489,7 +477,7 @@ def _clerk_issues(doc: YamlDoc, exc: ValidationError, prefix: KeyPath) -> list[C
         if err["type"] == "extra_forbidden":
             key = err["loc"][-1]
             message = (
-                f"unknown option {key!r}{_close(str(key), _ALL_OPTIONS)}; see docs/flows.md for this verb's options"
+                f"unknown option {key!r}{close(str(key), _ALL_OPTIONS)}; see docs/flows.md for this verb's options"
             )
         elif err["type"] == "model_type":
             message = "expected options as a mapping (key: value); see docs/flows.md"
@@ -510,16 +498,11 @@ def _in_file_order(issues: list[ConfigIssue], files: list[str]) -> list[ConfigIs
     return sorted(issues, key=lambda i: (files.index(i.file), i.line or 0))
 
 
-def _close(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _unknown(kind: str, name: Any, known: Iterable[str]) -> str:
-    known = sorted(known)
-    listing = ", ".join(known) if known else "none defined"
-    return f"unknown {kind} {name!r}{_close(str(name), known)}; known {kind}s: {listing}"
+def _raw_key(doc: YamlDoc, hotline_id: str) -> Any:
+    """The key as YAML read it (`123:` is the integer 123), to find its line."""
+    data = _mapping(doc.data, "hotlines")
+    return next((key for key in data if str(key) == hotline_id), hotline_id)
 
 
 def _unknown_key(key: Any, allowed: tuple[str, ...]) -> str:
-    return f"unknown key {key!r}{_close(str(key), allowed)}; allowed: {', '.join(allowed)}"
+    return f"unknown key {key!r}{close(str(key), allowed)}; allowed: {', '.join(allowed)}"

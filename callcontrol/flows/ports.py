@@ -10,9 +10,12 @@ from callcontrol.calls.port import CallPort
 class Enqueuer(Protocol):
     """Puts a caller in a hotline's queue (routing/ implements it) and returns when the queue lets go of the call.
 
-    The outcome is one of schema.ENQUEUE_OUTCOMES: "answered" (an agent took the call; the flow ends),
-    "closed" (the hotline is closed), "timeout" (waited too long), "full", "unavailable" (no agent logged in),
-    "abandoned". A flow's `enqueue.on` table branches on it.
+    The outcome is one of verbs/enqueue.py's ENQUEUE_OUTCOMES: "answered" (an agent took the call; the flow ends),
+    "closed" (the hotline's schedule says closed; only for a hotline with a `schedule:`), "timeout" (waited
+    `max_wait`), "full" (`max_length` callers already wait; never when it is 0, unlimited), "unavailable" (nobody
+    logged in, or routing could not be reached, e.g. Redis away: always possible), "abandoned" (the caller hung
+    up: recorded in the journal, but no flow branch runs after it). A flow's `enqueue.on` table branches on it;
+    the loader refuses `on:` keys that cannot happen for the hotline.
     """
 
     async def enqueue(self, call: CallPort, hotline_id: str) -> str: ...
@@ -31,23 +34,3 @@ class ManualClosures(Protocol):
     async def get_closed(self, scope: str) -> ManualClosure | None:
         """The closure in force for `scope` (a schedule's `manual_scope`, by default its name), else None."""
         ...
-
-
-class UnavailableEnqueuer:
-    """Stand-in until routing/ exists: apologise, hang up, report "unavailable"."""
-
-    def __init__(self, sound: str = "callcontrol/service-unavailable"):
-        self.sound = sound
-
-    async def enqueue(self, call: CallPort, hotline_id: str) -> str:
-        call.note(f"enqueue_stub:{hotline_id}")
-        await call.play([f"sound:{self.sound}"])
-        await call.hangup("normal")
-        return "unavailable"
-
-
-class NoManualClosures:
-    """No "closed now" switch (tests, or a deployment without Redis)."""
-
-    async def get_closed(self, scope: str) -> ManualClosure | None:
-        return None

@@ -8,10 +8,11 @@ import structlog
 
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import CallPort
-from callcontrol.flows import verbs
+from callcontrol.flows.context import END, STOP, Context, Evaluate
 from callcontrol.flows.loader import Flows
 from callcontrol.flows.ports import Enqueuer, ManualClosures
 from callcontrol.flows.schedules import evaluate
+from callcontrol.flows.verbs.registry import VERBS
 
 MAX_STEPS = 500  # per call; the loader rejects loops that never wait, this is the belt to those braces
 
@@ -24,7 +25,7 @@ class FlowRunner:
         enqueuer: Enqueuer,
         manual_closures: ManualClosures,
         allowed_numbers: Collection[str] | None = None,
-        evaluate: verbs.Evaluate = evaluate,
+        evaluate: Evaluate = evaluate,
         max_steps: int = MAX_STEPS,
     ):
         self.flows = flows
@@ -40,9 +41,7 @@ class FlowRunner:
             raise ValueError(f"no flow for entry {entry!r}; declared: {', '.join(self.flows.entries)}")
         flow_id, position = self.flows.entries[entry], 0
         log = structlog.get_logger().bind(call_id=call.call_id, entry=entry)
-        ctx = verbs.Context(
-            call, self.flows, self.enqueuer, self.manual_closures, self.evaluate, self.allowed_numbers, log
-        )
+        ctx = Context(call, self.flows, self.enqueuer, self.manual_closures, self.evaluate, self.allowed_numbers, log)
         log.info("flow_started", flow=flow_id)
         call.note(f"flow:{flow_id}")
         try:
@@ -54,13 +53,13 @@ class FlowRunner:
                     await call.hangup("normal")
                     return
                 step = flow.steps[position]
-                outcome = await verbs.run_verb(ctx, step.verb_name, step.verb, flow.label(position))
+                outcome = await VERBS[step.verb_name].run(ctx, step.verb, flow.label(position))
                 if outcome is None:
                     position += 1
-                elif outcome == verbs.STOP:
+                elif outcome == STOP:
                     log.info("flow_ended", flow=flow_id, reason="hangup")
                     return
-                elif outcome == verbs.END:
+                elif outcome == END:
                     log.info("flow_ended", flow=flow_id, reason=step.verb_name)
                     await call.hangup("normal")
                     return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,7 @@ from callcontrol.state.models import Strategy
 from callcontrol.yamlsource import ConfigError, ConfigIssue, load_yaml, pydantic_issues
 
 HOTLINES_FILE = "hotlines.yaml"
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 CallerIdPolicy = Literal["citizen", "hotline"]
 
@@ -46,25 +48,41 @@ class HotlineRouting(BaseModel):
         return self.name or self.id
 
 
-def load_hotline_routing(directory: Path) -> dict[str, HotlineRouting]:
-    """Routing settings of every hotline in config/hotlines.yaml (ids and schedules are checked by the flows
-    loader; this checks the rest), every problem located by file, line and key path."""
+def read_hotline_routing(
+    directory: Path, *, display_name: str | None = None
+) -> tuple[dict[str, HotlineRouting], list[ConfigIssue]]:
+    """Every hotline of config/hotlines.yaml (the one parser of that file) and every problem in it, located by
+    file, line and key path. A hotline with a problem of its own is still listed (with default settings), so that
+    flows and agents naming it are not blamed too: one mistake, one message. Schedule names are checked by the
+    flows loader, which reads schedules.yaml."""
     path = directory / HOTLINES_FILE
     if not path.exists():
-        return {}
-    doc = load_yaml(path)
+        return {}, []
+    try:
+        doc = load_yaml(path, display_name=display_name)
+    except ConfigError as exc:
+        return {}, exc.issues
+    if doc.data is None:
+        return {}, []
     data = doc.data.get("hotlines") if isinstance(doc.data, dict) else None
     if not isinstance(data, dict):
-        return {}  # the flows loader reports the shape
+        return {}, [doc.issue((), "expected a top-level hotlines: mapping hotline ids to their settings")]
     hotlines: dict[str, HotlineRouting] = {}
     issues: list[ConfigIssue] = []
-    for hotline_id, body in data.items():
+    for key, body in data.items():
+        hotline_id, at = str(key), ("hotlines", key)
+        if not ID_RE.match(hotline_id):
+            issues.append(doc.issue(at, f"{key!r} is not a valid id: use letters, digits, - and _"))
         if body is not None and not isinstance(body, dict):
-            continue  # reported by the flows loader
+            issues.append(doc.issue(at, "expected a mapping (e.g. schedule: mairie) or nothing"))
+            hotlines[hotline_id] = HotlineRouting(id=hotline_id)
+            continue
         try:
-            hotlines[str(hotline_id)] = HotlineRouting.model_validate({**(body or {}), "id": str(hotline_id)})
+            hotlines[hotline_id] = HotlineRouting.model_validate({**(body or {}), "id": hotline_id})
         except ValidationError as exc:
-            issues += pydantic_issues(doc, exc, prefix=("hotlines", hotline_id))
-    if issues:
-        raise ConfigError(issues)
-    return hotlines
+            issues += pydantic_issues(doc, exc, prefix=at)
+            schedule = (body or {}).get("schedule")
+            hotlines[hotline_id] = HotlineRouting(
+                id=hotline_id, schedule=schedule if isinstance(schedule, str) else None
+            )
+    return hotlines, issues

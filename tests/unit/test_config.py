@@ -150,3 +150,33 @@ def test_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch, c
     code, err = check(tmp_path, capsys)
     assert code == EXIT_CONFIG
     assert "CALLCONTROL_HTTP_PORT" in err
+
+
+def test_hotlines_yaml_problems_are_reported_once_and_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """hotlines.yaml has one parser: each mistake in it is one located line (a bad setting, an unknown schedule),
+    and the flows and agents that name the broken hotline are not blamed for it."""
+    text = (SHIPPED / "hotlines.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "    name: Services techniques\n    schedule: mairie\n", "    name: Services techniques\n    schedule: mairi\n"
+    )
+    text = text.replace("    name: Affaires sociales\n", "    name: Affaires sociales\n    ring_timeout: -1\n")
+    (tmp_path / "hotlines.yaml").write_text(text, encoding="utf-8")
+    write(tmp_path, VALID)
+    code, err = check(tmp_path, capsys)
+    lines = [line.strip() for line in err.splitlines()[1:]]
+    name = f"{tmp_path.name}/hotlines.yaml"
+    assert code == EXIT_CONFIG
+    assert sorted(lines) == [
+        f"{name}:15: hotlines.ccas.ring_timeout: Input should be greater than 0",
+        f"{name}:12: hotlines.services-techniques.schedule: unknown schedule 'mairi' (did you mean 'mairie'?); "
+        "known schedules: mairie, urbanisme",
+    ]
+
+
+def test_hotlines_yaml_syntax_error_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A YAML syntax error in hotlines.yaml is reported once, with its file and line."""
+    (tmp_path / "hotlines.yaml").write_text("hotlines: [\n", encoding="utf-8")
+    write(tmp_path, VALID)
+    code, err = check(tmp_path, capsys)
+    assert code == EXIT_CONFIG
+    assert err.count("hotlines.yaml:2: (top level): invalid YAML") == 1

@@ -232,3 +232,36 @@ def test_transfer_numbers_are_normalised_for_the_runner(tmp_path):
     step = flows.flows["m"].steps[0]
     assert isinstance(step, TransferStep) and step.transfer.number == "+33612000001"
     assert flows.allowed_numbers == {"+33612000001"}
+
+
+def test_enqueue_branches_that_can_never_fire_are_refused(tmp_path):
+    """`closed` for a hotline without a schedule, `full` for one without max_length: located, with the fix."""
+    issues = problems(make_config(tmp_path, "dead_outcomes.yaml"))
+    at = "config/flows/dead_outcomes.yaml"
+    assert issues[:2] == [
+        f"{at}:6: flows.main[0].enqueue.on.closed: hotline 'other' keeps no schedule, so it is never closed: "
+        "give it schedule: NAME in config/hotlines.yaml or remove this branch",
+        f"{at}:6: flows.main[0].enqueue.on.full: hotline 'other' has no max_length (0: unlimited), so its queue is "
+        "never full: set max_length in config/hotlines.yaml or remove this branch",
+    ]
+    assert not any("unavailable" in i or "timeout" in i for i in issues)  # Redis away, max_wait: always possible
+
+
+def test_enqueue_branch_on_abandoned_is_refused(tmp_path):
+    """No step can follow an abandoned call: the caller has hung up, so `on: {abandoned: ...}` is an error."""
+    issues = problems(make_config(tmp_path, "dead_outcomes.yaml"))
+    assert issues[2:] == [
+        "config/flows/dead_outcomes.yaml:11: flows.main[1].enqueue.on.abandoned: no branch can follow "
+        "'abandoned': the caller has hung up by then; remove this branch"
+    ]  # help keeps the office schedule: its `closed` branch can fire
+
+
+def test_enqueue_branches_the_hotline_can_take_are_accepted(tmp_path):
+    """`full` is fine once the hotline has a max_length, `closed` once it keeps a schedule."""
+    hotlines = "hotlines:\n  help:\n    schedule: office\n    max_length: 5\n"
+    text = "entry: {inbound: m}\nflows:\n  m:\n    - enqueue: {hotline: help, on: {full: bye, closed: bye}}\n"
+    text += "    - id: bye\n      hangup:\n"
+    config = make_config(tmp_path, texts={"hotlines.yaml": hotlines, "flows/t.yaml": text})
+    flows = load_flows(config, settings())
+    assert flows.flows["m"].steps[0].verb.on == {"full": "bye", "closed": "bye"}
+    assert flows.hotlines["help"].max_length == 5

@@ -18,7 +18,8 @@ from flow_fakes import (
 )
 from structlog.testing import capture_logs
 
-from callcontrol.flows import FlowRunner, NoManualClosures, UnavailableEnqueuer, load_flows
+from callcontrol.calls.errors import CallEnded
+from callcontrol.flows import FlowRunner, load_flows
 
 MENU = "sound:callcontrol/main-menu"
 CLOSED = "sound:callcontrol/closed"
@@ -161,14 +162,22 @@ async def test_unavailable_service_apologises(demo):
     assert call.steps[-2:] == ["queue:unavailable", "hangup"]
 
 
-async def test_stub_enqueuer_plays_a_message_and_hangs_up(demo):
-    """Until routing exists, the stub apologises and hangs up; the runner stops quietly when the call is gone."""
+class HangsUpWhileQueued:
+    """A citizen who gives up while waiting: the queue hangs up their channel."""
+
+    async def enqueue(self, call, hotline_id: str) -> str:
+        await call.hangup("normal")
+        raise CallEnded()
+
+
+async def test_caller_who_hangs_up_while_queued_ends_the_run_quietly(demo):
+    """The caller hangs up in the queue: nothing more is played and the runner stops quietly."""
     call = FakeCall(["1"])
     with capture_logs() as logs:
-        await FlowRunner(demo, enqueuer=UnavailableEnqueuer(), manual_closures=NoManualClosures()).run(call)
-    assert call.sounds()[-1] == "sound:callcontrol/service-unavailable"
+        await FlowRunner(demo, enqueuer=HangsUpWhileQueued(), manual_closures=FakeClosures()).run(call)
+    assert call.sounds()[-1] == MENU
     assert call.hung_up == "normal"
-    assert "enqueue_stub:etat-civil" in call.steps
+    assert call.steps[-1] == "enqueue:etat-civil"
     assert [e["event"] for e in logs] == ["flow_started", "flow_caller_left"]
 
 
