@@ -167,9 +167,9 @@ def test_hotlines_yaml_problems_are_reported_once_and_located(tmp_path: Path, ca
     name = f"{tmp_path.name}/hotlines.yaml"
     assert code == EXIT_CONFIG
     assert sorted(lines) == [
-        f"{name}:15: hotlines.ccas.ring_timeout: Input should be greater than 0",
         f"{name}:12: hotlines.services-techniques.schedule: unknown schedule 'mairi' (did you mean 'mairie'?); "
         "known schedules: mairie, urbanisme",
+        f"{name}:15: hotlines.ccas.ring_timeout: Input should be greater than 0",
     ]
 
 
