@@ -1,59 +1,18 @@
 """Configurations that load but cannot work are refused by check-config (and run) with one located message per
-mistake; Asterisk is asked what really exists, and what it answered is said as it is."""
+mistake: agents, flows, files."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import contextlib
-import os
 import shutil
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from config_kit import FIXTURES, REPO, check, clean_env, problems, town
 
 from callcontrol.__main__ import EXIT_CONFIG, main
 from callcontrol.agents.pjsip import endpoints_from_conf
 
-REPO = Path(__file__).resolve().parents[3]
-FIXTURES = Path(__file__).parent / "fixtures"
-PASSWORD = "ari-test-secret"
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see no CALLCONTROL_* variable from the developer's shell."""
-    for name in list(os.environ):
-        if name.startswith("CALLCONTROL_"):
-            monkeypatch.delenv(name)
-
-
-def town(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str | None = None, *, pjsip: bool = True) -> Path:
-    """tmp/config (the shipped config with the files of fixtures/CASE laid over it) beside tmp/asterisk-conf/
-    pjsip.conf, as in the repository; the current directory is tmp, so the config dir is given as `config`."""
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    if pjsip:
-        (tmp_path / "asterisk-conf").mkdir()
-        shutil.copy(REPO / "asterisk-conf" / "pjsip.conf", tmp_path / "asterisk-conf" / "pjsip.conf")
-    if case:
-        shutil.copytree(FIXTURES / case, tmp_path / "config", dirs_exist_ok=True)
-    monkeypatch.chdir(tmp_path)
-    return Path("config")
-
-
-def check(config: Path, capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, str, str]:
-    code = main(["--config", str(config), "--secrets", "/nonexistent/.secrets.env", "check-config", *options])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def problems(err: str) -> list[str]:
-    return [line.strip() for line in err.splitlines()[1:]]
+__all__ = ["clean_env"]  # autouse fixture
 
 
 # ------------------------------------------------------------------------------------------------ agents
@@ -213,125 +172,3 @@ def test_every_message_spells_paths_as_the_config_dir_was_given(tmp_path, monkey
         f"{config}/flows/main.yaml",
         f"{config}/agents.yaml",
     ]
-
-
-# ------------------------------------------------------------------------------------------------ Asterisk
-
-
-@dataclass
-class TinyAri:
-    """Just enough of ARI for check-config: /sounds and /endpoints/PJSIP behind basic auth, in its own thread."""
-
-    endpoints: list[str] = field(default_factory=lambda: ["1001", "1002", "carrier"])
-    status: int = 200
-    port: int = 0
-
-    def serve(self) -> Iterator[TinyAri]:
-        loop = asyncio.new_event_loop()
-        runner = web.AppRunner(self.app(), handle_signals=False)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(5)
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-    def app(self) -> web.Application:
-        token = "Basic " + base64.b64encode(f"callcontrol:{PASSWORD}".encode()).decode()
-
-        async def handle(request: web.Request) -> web.Response:
-            if request.headers.get("Authorization") != token:
-                return web.json_response({"message": "Authentication required"}, status=401)
-            if self.status != 200:
-                return web.json_response({"message": "Internal Server Error"}, status=self.status)
-            if request.path == "/ari/sounds":
-                return web.json_response([{"id": s} for s in demo_sounds()])
-            if request.path == "/ari/endpoints/PJSIP":
-                return web.json_response([{"technology": "PJSIP", "resource": r} for r in self.endpoints])
-            return web.json_response({"message": "Resource not found"}, status=404)
-
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", handle)
-        return app
-
-
-def demo_sounds() -> set[str]:
-    """The sounds the shipped flows play: our rendered prompts (asterisk-conf/prompts/*.txt) and core ones."""
-    names = {"vm-intro", "digits/1", "beep"}
-    for prompts in (REPO / "asterisk-conf" / "prompts").glob("*.txt"):
-        for line in prompts.read_text(encoding="utf-8").splitlines():
-            if "|" in line and not line.startswith("#"):
-                names.add("callcontrol/" + line.split("|", 1)[0].strip())
-    return names
-
-
-@pytest.fixture
-def tiny_ari() -> Iterator[TinyAri]:
-    yield from TinyAri().serve()
-
-
-def test_ari_refusing_the_credentials_is_a_config_error(tiny_ari, tmp_path, monkeypatch, capsys):
-    """Without the ARI password Asterisk answers 401: check-config (and run) say so and exit 2."""
-    config = town(tmp_path, monkeypatch)
-    monkeypatch.setenv("CALLCONTROL_ARI_URL", f"http://127.0.0.1:{tiny_ari.port}")
-    code, _, err = check(config, capsys)
-    assert code == EXIT_CONFIG
-    assert err == (
-        f"callcontrol: Asterisk refused the ARI credentials (401) of user 'callcontrol' at http://127.0.0.1:"
-        f"{tiny_ari.port}: no ARI password is set; set CALLCONTROL_ARI_PASSWORD (environment or .secrets.env) to"
-        " that user's password in Asterisk's ari.conf\n"
-    )
-    assert main(["--config", str(config), "--secrets", "/nonexistent", "run"]) == EXIT_CONFIG
-
-
-def test_ari_endpoints_are_the_truth_for_softphones(tiny_ari, tmp_path, monkeypatch, capsys):
-    """When ARI answers, softphones are checked against GET /ari/endpoints/PJSIP (here 1003 is missing)."""
-    config = town(tmp_path, monkeypatch)
-    monkeypatch.setenv("CALLCONTROL_ARI_URL", f"http://127.0.0.1:{tiny_ari.port}")
-    monkeypatch.setenv("CALLCONTROL_ARI_PASSWORD", PASSWORD)
-    code, _, err = check(config, capsys)
-    assert code == EXIT_CONFIG
-    assert problems(err) == [
-        "config/agents.yaml:14: agents[2].softphone: softphone '1003' is not a PJSIP endpoint of Asterisk"
-        " (GET /ari/endpoints/PJSIP) (did you mean '1002'?); known: 1001, 1002, carrier; define [1003]"
-        " (type = endpoint) in pjsip.conf or fix the name"
-    ]
-    tiny_ari.endpoints.append("1003")
-    code, out, err = check(config, capsys)
-    assert (code, err) == (0, "")
-    assert out == "callcontrol: configuration in config/ is valid\n"
-
-
-def test_asterisk_away_or_failing_is_a_warning_saying_what_happened(tiny_ari, tmp_path, monkeypatch, capsys):
-    """Connection refused names the URL; an HTTP error names the request and status; a valid config still
-    exits 0 (the softphones are then checked against pjsip.conf)."""
-    config = town(tmp_path, monkeypatch)
-    with refused_port() as port:
-        monkeypatch.setenv("CALLCONTROL_ARI_URL", f"http://127.0.0.1:{port}")
-        code, out, err = check(config, capsys)
-    assert code == 0 and "is valid" in out
-    assert err == (
-        f"callcontrol: warning: Asterisk not reachable at http://127.0.0.1:{port} (connection refused: is it running,"
-        " is ari.url right?): sounds not checked (--no-ari: check offline)\n"
-    )
-    tiny_ari.status = 500
-    monkeypatch.setenv("CALLCONTROL_ARI_URL", f"http://127.0.0.1:{tiny_ari.port}")
-    monkeypatch.setenv("CALLCONTROL_ARI_PASSWORD", PASSWORD)
-    code, out, err = check(config, capsys)
-    assert code == 0 and "is valid" in out
-    assert "warning: Asterisk answered GET /ari/sounds with 500 (Internal Server Error) at http://127.0.0.1:" in err
-
-
-@contextlib.contextmanager
-def refused_port() -> Iterator[int]:
-    """A port bound but not listening: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
