@@ -16,6 +16,8 @@ from aiohttp import web
 from config_kit import REPO, check, clean_env, problems, town
 
 from callcontrol.__main__ import EXIT_CONFIG, main
+from callcontrol.config import AriSettings
+from callcontrol.preflight import ask_asterisk
 
 __all__ = ["clean_env"]  # autouse fixture
 PASSWORD = "ari-test-secret"
@@ -27,6 +29,7 @@ class TinyAri:
 
     endpoints: list[str] = field(default_factory=lambda: ["1001", "1002", "carrier"])
     status: int = 200
+    delay: float = 0.0  # seconds before answering
     port: int = 0
 
     def serve(self) -> Iterator[TinyAri]:
@@ -52,6 +55,7 @@ class TinyAri:
         async def handle(request: web.Request) -> web.Response:
             if request.headers.get("Authorization") != token:
                 return web.json_response({"message": "Authentication required"}, status=401)
+            await asyncio.sleep(self.delay)
             if self.status != 200:
                 return web.json_response({"message": "Internal Server Error"}, status=self.status)
             if request.path == "/ari/sounds":
@@ -138,3 +142,12 @@ def refused_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+async def test_asterisk_that_does_not_answer_in_time_is_named_with_the_timeout(tiny_ari):
+    """A request Asterisk leaves unanswered is 'did not answer at URL within N s', not a crash or a hang."""
+    tiny_ari.delay = 2.0
+    settings = AriSettings(url=f"http://127.0.0.1:{tiny_ari.port}", password=PASSWORD)
+    asked = await ask_asterisk(settings, timeout=0.2)
+    assert (asked.sounds, asked.refused) == (None, False)
+    assert asked.problem == f"Asterisk did not answer at http://127.0.0.1:{tiny_ari.port} within 0.2 s"
