@@ -8,13 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-import aiohttp
-
 from callcontrol import logs
-from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriError
-from callcontrol.config import read_secrets_file
+from callcontrol.config import pjsip_conf_path, read_secrets_file
 from callcontrol.configset import ConfigSet, load_config_set
+from callcontrol.preflight import ask_asterisk
 from callcontrol.yamlsource import ConfigError
 
 EXIT_CONFIG = 2
@@ -120,19 +117,6 @@ async def closed_command(config: ConfigSet, args: argparse.Namespace) -> int:
         await redis.aclose()
 
 
-async def asterisk_sounds(config: ConfigSet) -> set[str] | None:
-    """The sound ids Asterisk has, or None when it cannot be asked right now (the check is then skipped)."""
-    ari_settings = config.settings.ari
-    async with aiohttp.ClientSession() as http:
-        ari = AriClient(
-            http, ari_settings.url, ari_settings.user, ari_settings.password, ari_settings.app, request_timeout=3
-        )
-        try:
-            return await ari.sound_ids()
-        except AriError:
-            return None
-
-
 def _report(directory: Path, exc: ConfigError) -> int:
     print(f"callcontrol: invalid configuration in {directory}/ ({len(exc.issues)} problem(s)):", file=sys.stderr)
     for issue in exc.issues:
@@ -142,26 +126,34 @@ def _report(directory: Path, exc: ConfigError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    env = {**read_secrets_file(args.secrets), **os.environ}
+    ask_asterisk_first = args.command == "run" or (args.command == "check-config" and not args.no_ari)
     try:
-        config = load_config_set(args.config, env)
+        env = {**read_secrets_file(args.secrets), **os.environ}
+        config = load_config_set(args.config, env, check_softphones=not ask_asterisk_first)
     except ConfigError as exc:
         return _report(args.config, exc)
     if args.command == "agent":
         return asyncio.run(agent_command(config, args))
     if args.command == "closed":
         return asyncio.run(closed_command(config, args))
-    if not (args.command == "check-config" and args.no_ari):
-        sounds = asyncio.run(asterisk_sounds(config))
-        if sounds is not None:
-            try:
-                config = load_config_set(args.config, env, known_sounds=sounds)
-            except ConfigError as exc:
-                return _report(args.config, exc)
-        elif args.command == "check-config":
-            print("callcontrol: Asterisk not reachable: sounds not checked (use --no-ari to silence)", file=sys.stderr)
+    asked = None
+    if ask_asterisk_first:
+        asked = asyncio.run(ask_asterisk(config.settings.ari))
+        if asked.refused:  # the secrets are wrong: nothing would work
+            print(f"callcontrol: {asked.problem}", file=sys.stderr)
+            return EXIT_CONFIG
+        try:  # Asterisk's sounds and endpoints; when it is away, the softphones against asterisk.pjsip_conf
+            config = load_config_set(args.config, env, known_sounds=asked.sounds, known_endpoints=asked.endpoints)
+        except ConfigError as exc:
+            return _report(args.config, exc)
+        if asked.problem and args.command == "check-config":
+            unchecked = "" if asked.sounds is not None else ": sounds not checked"
+            print(f"callcontrol: warning: {asked.problem}{unchecked} (--no-ari: check offline)", file=sys.stderr)
     if args.command == "check-config":
-        print(f"callcontrol: configuration in {args.config}/ is valid")
+        pjsip = pjsip_conf_path(config.directory, config.settings)
+        unchecked = (asked is None or asked.endpoints is None) and not pjsip.is_file()
+        note = f" (softphones not checked: no {pjsip}, see asterisk.pjsip_conf)" if unchecked else ""
+        print(f"callcontrol: configuration in {args.config}/ is valid{note}")
         return 0
     settings = config.settings
     logs.configure(args.log_format or settings.logging.format, settings.logging.level)

@@ -16,7 +16,7 @@ import holidays
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues
+from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues, read_text
 
 SETTINGS_FILE = "callcontrol.yaml"
 
@@ -96,6 +96,12 @@ class AriSettings(_Section):
         return value.rstrip("/")
 
 
+class AsteriskSettings(_Section):
+    # The PJSIP configuration Asterisk runs with, to check agents' softphones against when ARI cannot be asked;
+    # relative to the configuration directory. Absent: that offline check is skipped (check-config says so).
+    pjsip_conf: str = "../asterisk-conf/pjsip.conf"
+
+
 class RedisSettings(_Section):
     url: str = "redis://127.0.0.1:6390/0"
 
@@ -119,6 +125,7 @@ class InstanceSettings(_Section):
 class Settings(_Section):
     city: CitySettings
     ari: AriSettings = AriSettings()
+    asterisk: AsteriskSettings = AsteriskSettings()
     redis: RedisSettings = RedisSettings()
     logging: LogSettings = LogSettings()
     http: HttpSettings = HttpSettings()
@@ -138,7 +145,7 @@ def read_secrets_file(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in read_text(path).splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -173,6 +180,11 @@ def load_settings(directory: Path, env: Mapping[str, str]) -> Settings:
     if not settings.instance.id:
         settings = settings.model_copy(update={"instance": InstanceSettings(id=settings.ari.app)})
     return settings
+
+
+def pjsip_conf_path(directory: Path, settings: Settings) -> Path:
+    """Where asterisk.pjsip_conf points, spelt from the configuration directory as it was given."""
+    return Path(os.path.normpath(directory / settings.asterisk.pjsip_conf))
 
 
 def _as_mapping(doc: YamlDoc) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callcontrol.agents.directory import load_agents
-from callcontrol.config import Settings, load_settings
-from callcontrol.flows.loader import Flows, display_name, load_flows
-from callcontrol.routing.hotlines import HOTLINES_FILE, HotlineRouting, read_hotline_routing
+from callcontrol.agents.pjsip import Endpoints, endpoints_from_conf
+from callcontrol.config import Settings, load_settings, pjsip_conf_path
+from callcontrol.flows.loader import Flows, load_flows
+from callcontrol.routing.hotlines import HotlineRouting, read_hotline_routing
 from callcontrol.state.models import AgentRecord
 from callcontrol.yamlsource import ConfigError
 
@@ -25,13 +26,20 @@ class ConfigSet:
 
 
 def load_config_set(
-    directory: Path, env: Mapping[str, str] | None = None, *, known_sounds: set[str] | None = None
+    directory: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    known_sounds: set[str] | None = None,
+    known_endpoints: Endpoints | None = None,
+    check_softphones: bool = True,
 ) -> ConfigSet:
     """Settings first (flows need the city's zone and country), then hotlines (flows and agents name them), then
-    flows and agents; every problem of every file is reported together."""
+    flows and agents; every problem of every file is reported together. Softphones are checked against
+    `known_endpoints` (Asterisk's), else the pjsip.conf of asterisk.pjsip_conf (check_softphones False: not at
+    all, as Asterisk is about to be asked)."""
     env = dict(os.environ if env is None else env)
     settings = load_settings(directory, env)
-    hotlines, issues = read_hotline_routing(directory, display_name=display_name(directory, directory / HOTLINES_FILE))
+    hotlines, issues = read_hotline_routing(directory)
     readable = bool(hotlines) or not issues  # an unreadable hotlines.yaml: agents' hotlines are not blamed too
     flows = agents = None
     try:
@@ -39,7 +47,9 @@ def load_config_set(
     except ConfigError as exc:
         issues += exc.issues
     try:
-        agents = load_agents(directory, hotlines.keys() if readable else None)
+        endpoints = known_endpoints or endpoints_from_conf(pjsip_conf_path(directory, settings))
+        endpoints = endpoints if check_softphones else None
+        agents = load_agents(directory, hotlines.keys() if readable else None, endpoints=endpoints)
     except ConfigError as exc:
         issues += exc.issues
     if issues:

@@ -66,10 +66,24 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
+def _timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """A date that cannot exist (2026-02-30) stays text, so that the key expecting a date reports it at its line
+    (PyYAML would raise a bare ValueError with no location while building the whole document)."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # not a key anyone can write by mistake and still mean; yaml.load reports it
             key = key_node.value
             lines[(*path, key)] = key_node.start_mark.line + 1
             _walk(value_node, (*path, key), lines)
@@ -82,20 +96,30 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
 def load_yaml(path: Path, *, display_name: str | None = None) -> YamlDoc:
     """Parse one YAML file; syntax errors and duplicate keys become a ConfigError naming the file and line."""
     name = display_name or str(path)
+    return parse_yaml(read_text(path, name), name)
+
+
+def read_text(path: Path, name: str | None = None) -> str:
+    """A configuration file's text; unreadable or not UTF-8 becomes a ConfigError naming the file (and line)."""
+    name = name or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigIssue(name, None, "", f"cannot read file: {exc.strerror}")]) from exc
-    return parse_yaml(text, name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        byte = raw[exc.start]
+        message = f"not UTF-8 (byte 0x{byte:02X} at line {line}): save it as UTF-8"
+        raise ConfigError([ConfigIssue(name, line, "", message)]) from None
 
 
 def parse_yaml(text: str, name: str) -> YamlDoc:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError([ConfigIssue(name, line, "", f"invalid YAML: {exc.problem or exc}")]) from exc
+        raise _invalid(name, exc) from None
     if node is None:
         return YamlDoc(name, None)
     lines: dict[KeyPath, int] = {}
@@ -107,11 +131,17 @@ def parse_yaml(text: str, name: str) -> YamlDoc:
         )
     try:
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except ValueError as exc:  # PyYAML builds dates itself: 2026-13-01 fails here
-        raise ConfigError(
-            [ConfigIssue(name, None, "", f"invalid value: {exc}; check the dates in this file (write them YYYY-MM-DD)")]
-        ) from exc
+    except yaml.MarkedYAMLError as exc:  # e.g. a list used as a mapping key
+        raise _invalid(name, exc) from None
+    except ValueError as exc:  # left to PyYAML's own constructors (impossible dates stay text: _timestamp)
+        raise ConfigError([ConfigIssue(name, None, "", f"invalid value: {exc}")]) from exc
     return YamlDoc(name, data, lines)
+
+
+def _invalid(name: str, exc: yaml.MarkedYAMLError) -> ConfigError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    return ConfigError([ConfigIssue(name, line, "", f"invalid YAML: {exc.problem or exc}")])
 
 
 def _duplicate_keys(node: yaml.Node, path: KeyPath) -> list[tuple[KeyPath, int]]:
@@ -119,6 +149,8 @@ def _duplicate_keys(node: yaml.Node, path: KeyPath) -> list[tuple[KeyPath, int]]
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
             if key_node.value in seen:
                 found.append(((*path, key_node.value), key_node.start_mark.line + 1))
             seen.add(key_node.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from callcontrol.agents.pjsip import Endpoints
+from callcontrol.numbers import mask
 from callcontrol.state.models import AgentRecord
 from callcontrol.yamlsource import ConfigError, ConfigIssue, load_yaml, pydantic_issues
 
@@ -70,20 +73,28 @@ class AgentsFile(BaseModel):
     agents: list[AgentEntry] = Field(default_factory=list)
 
 
-def load_agents(directory: Path, hotline_ids: Iterable[str] | None) -> tuple[AgentRecord, ...]:
+def load_agents(
+    directory: Path, hotline_ids: Iterable[str] | None, *, endpoints: Endpoints | None = None
+) -> tuple[AgentRecord, ...]:
     """Read and check config/agents.yaml; every problem is reported with file, line and key path.
-    `hotline_ids` None: the hotlines could not be read (already reported), so memberships are not checked."""
+    `hotline_ids` None: the hotlines could not be read (already reported), so memberships are not checked.
+    `endpoints`: the PJSIP endpoints softphones must be among; None skips that check (nothing to ask)."""
     path = directory / AGENTS_FILE
+    known = set(hotline_ids) if hotline_ids is not None else None
     if not path.exists():
-        return ()
+        if known == set():
+            return ()  # no hotline either: nothing routes to an agent
+        raise ConfigError([ConfigIssue(str(path), None, "", f"file not found: {_NO_AGENT}")])
     doc = load_yaml(path)
     try:
         parsed = AgentsFile.model_validate(doc.data or {})
     except ValidationError as exc:
         raise ConfigError(pydantic_issues(doc, exc)) from None
-    known = set(hotline_ids) if hotline_ids is not None else None
+    if not parsed.agents and known != set():
+        raise ConfigError([doc.issue(("agents",), f"no agent defined: {_NO_AGENT}")])
     issues: list[ConfigIssue] = []
     seen: dict[str, int] = {}
+    devices: dict[tuple[str, str], int] = {}  # (softphone|mobile, value) -> the first agent (index) using it
     for index, agent in enumerate(parsed.agents):
         if agent.id in seen:
             issues.append(
@@ -92,6 +103,16 @@ def load_agents(directory: Path, hotline_ids: Iterable[str] | None) -> tuple[Age
         seen.setdefault(agent.id, index)
         if not agent.softphone and not agent.mobile:
             issues.append(doc.issue(("agents", index), "an agent needs a softphone, a mobile, or both"))
+        for kind in ("softphone", "mobile"):
+            value = getattr(agent, kind)
+            if value is None:
+                continue
+            first = devices.setdefault((kind, value), index)
+            if first != index:
+                message = _shared(kind, value, parsed.agents[first].id, agent.id, doc.line_of(("agents", first, kind)))
+                issues.append(doc.issue(("agents", index, kind), message))
+        if agent.softphone and endpoints is not None and agent.softphone not in endpoints.names:
+            issues.append(doc.issue(("agents", index, "softphone"), _no_endpoint(agent.softphone, endpoints)))
         for hotline in agent.hotlines:
             if known is not None and hotline not in known:
                 issues.append(
@@ -103,3 +124,32 @@ def load_agents(directory: Path, hotline_ids: Iterable[str] | None) -> tuple[Age
     if issues:
         raise ConfigError(issues)
     return tuple(agent.record() for agent in parsed.agents)
+
+
+_NO_AGENT = (
+    "a town hall with no agent cannot route a hotline call; list them under agents: (id, name, softphone and/or"
+    " mobile, hotlines; see docs/configuration.md)"
+)
+
+
+def _shared(kind: str, value: str, first: str, agent: str, line: int | None) -> str:
+    shown = value if kind == "softphone" else mask(value)
+    consequence = (
+        "a call offered to one would ring the other"
+        if kind == "softphone"
+        else "as a caller ID it would name two agents (agents' line), and a call to one would reach the other"
+    )
+    return (
+        f"{kind} {shown} of agent {agent!r} is already used by agent {first!r} (line {line}): {consequence};"
+        f" give each agent their own {kind}"
+    )
+
+
+def _no_endpoint(softphone: str, endpoints: Endpoints) -> str:
+    known = sorted(endpoints.names)
+    close = difflib.get_close_matches(softphone, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"softphone {softphone!r} is not a PJSIP endpoint of {endpoints.source}{hint}; known: {', '.join(known)};"
+        f" define [{softphone}] (type = endpoint) in pjsip.conf or fix the name"
+    )

@@ -91,14 +91,6 @@ class _Source:
         return ids
 
 
-def display_name(config_dir: Path, path: Path) -> str:
-    """How issues name a file of the configuration: from the config directory's name, e.g. config/flows/main.yaml."""
-    try:
-        return str(path.relative_to(config_dir.parent))
-    except ValueError:
-        return str(path)
-
-
 def load_flows(
     config_dir: Path,
     settings: Settings,
@@ -135,9 +127,15 @@ class _Loader:
         self.caller_lists: dict[str, frozenset[str]] = {}
         self.region = settings.city.country
         self.files: list[str] = []  # in the order read, to report issues file by file
+        self.unreadable: set[Path] = set()  # reported once; what they define is unknown, so not blamed elsewhere
+        self.partial_flows = False  # a flow file is unreadable: its flows, entries and caller lists are unknown
+        self.flow_names: set[str] = set()  # every flow id written, valid or not: a broken flow is not also unknown
+        self.flow_docs: list[YamlDoc] = []
+        self.empty_reported = False  # a flow file defining nothing was reported (its message says what to write)
 
     def name(self, path: Path) -> str:
-        return display_name(self.dir, path)
+        """Every message spells a file from the configuration directory as it was given (config/flows/x.yaml)."""
+        return str(path)
 
     def doc(self, path: Path) -> YamlDoc | None:
         self.files.append(self.name(path))
@@ -145,6 +143,7 @@ class _Loader:
             return load_yaml(path, display_name=self.name(path))
         except ConfigError as exc:
             self.issues += exc.issues
+            self.unreadable.add(path)
             return None
 
     # ------------------------------------------------------------------------------------------- reading
@@ -153,20 +152,27 @@ class _Loader:
         schedules, schedule_doc = self.read_schedules()
         # Names of schedules with problems of their own still count as defined: one mistake, one message.
         schedule_names = set(schedules) | set(_mapping(schedule_doc.data if schedule_doc else None, "schedules"))
+        if self.dir / "schedules.yaml" in self.unreadable:
+            schedule_names = _AnyName()
         hotlines = self.read_hotlines(schedule_names)
+        hotline_names = _AnyName() if self.dir / "hotlines.yaml" in self.unreadable else hotlines
         files = sorted((self.dir / "flows").glob("*.yaml")) + sorted((self.dir / "flows").glob("*.yml"))
         if not files:
             self.issues.append(ConfigIssue(self.name(self.dir / "flows"), None, "", "no flow files (*.yaml) found"))
         for path in files:
             doc = self.doc(path)
             if doc is not None:
+                self.flow_docs.append(doc)
                 self.read_file(doc)
-        self.check_entries()
+        self.partial_flows = any(path in self.unreadable for path in files)
+        if files and not (self.empty_reported and not self.flow_names):  # the empty files' messages say it all
+            self.check_entries()
         for source in self.sources.values():
-            self.check_steps(source, schedule_names, hotlines)
+            self.check_steps(source, schedule_names, hotline_names)  # type: ignore[arg-type]  # _AnyName: any
         if schedule_doc is not None:
             self.check_schedule_sounds(schedule_doc)
-        self.check_reachable()
+        if not self.partial_flows:  # an entry or goto in the unreadable file may lead to any flow
+            self.check_reachable()
         self.check_spin()
         if self.issues:
             raise ConfigError(_in_file_order(self.issues, self.files))
@@ -224,23 +230,29 @@ class _Loader:
 
     def read_file(self, doc: YamlDoc) -> None:
         data = doc.data
-        if data is None:
-            return
-        if not isinstance(data, dict):
+        if data is not None and not isinstance(data, dict):
             self.issues.append(doc.issue((), "expected a mapping with flows: (and optionally entry:, ...)"))
             return
-        for key in data:
-            if key not in FILE_KEYS:
-                self.issues.append(doc.issue((key,), _unknown_key(key, FILE_KEYS)))
+        data = data or {}
+        unknown = [key for key in data if key not in FILE_KEYS]
+        for key in unknown:
+            self.issues.append(doc.issue((key,), _unknown_key(key, FILE_KEYS)))
         allowed = self.read_numbers(doc, data.get("allow_transfer_to"), ("allow_transfer_to",))
         self.read_caller_lists(doc, data.get("caller_lists"))
         self.read_entries(doc, data.get("entry"))
         flows = data.get("flows")
-        if flows is None:
+        if not flows:  # an empty main.yaml once declined every call: say so at the file
+            if "flows" in data:
+                self.issues.append(doc.issue(("flows",), f"no flow under flows:; {_EMPTY_FILE}"))
+                self.empty_reported = True
+            elif not unknown and not data.get("entry") and not data.get("caller_lists"):
+                self.issues.append(doc.issue((), _EMPTY_FILE))
+                self.empty_reported = True
             return
         if not isinstance(flows, dict):
             self.issues.append(doc.issue(("flows",), "expected flow ids mapped to lists of steps"))
             return
+        self.flow_names.update(str(flow_id) for flow_id in flows)
         for flow_id, raw_steps in flows.items():
             self.read_flow(doc, str(flow_id), raw_steps, allowed)
 
@@ -326,17 +338,20 @@ class _Loader:
     # ------------------------------------------------------------------------------------------- checking
 
     def check_entries(self) -> None:
+        if self.partial_flows:
+            return  # the unreadable file may declare the entries, or define the flows they name
         for flow_id, doc, path in self.entries.values():
-            if flow_id not in self.sources:
+            if flow_id not in self.flow_names:
                 self.issues.append(doc.issue(path, unknown("flow", flow_id, self.sources)))
-        if INBOUND not in self.entries and self.sources:
-            first = next(iter(self.sources.values()))
+        if INBOUND not in self.entries:
             message = "no flow takes incoming calls: declare entry: {inbound: FLOW} in one flow file"
-            self.issues.append(first.doc.issue(("entry",), message))
+            first = next(iter(self.sources.values())).doc if self.sources else self.flow_docs[0]
+            self.issues.append(first.issue(("entry",), message))
 
     def refs(self, source: _Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> Refs:
         allowed = source.allowed | self.settings_allowed()
-        return Refs(source.doc.file, schedules, hotlines, self.caller_lists, allowed, self.region)
+        complete = not self.partial_flows
+        return Refs(source.doc.file, schedules, hotlines, self.caller_lists, allowed, self.region, complete=complete)
 
     def check_steps(self, source: _Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> None:
         fail = self.issues.append
@@ -366,7 +381,9 @@ class _Loader:
     def target_problem(self, source: _Source, target: str, ids: dict[str, int]) -> str | None:
         if target.startswith(FLOW_PREFIX):
             flow_id = target.removeprefix(FLOW_PREFIX)
-            return None if flow_id in self.sources else unknown("flow", flow_id, self.sources)
+            if flow_id in self.flow_names or self.partial_flows:  # partial: it may be in the unreadable file
+                return None
+            return unknown("flow", flow_id, self.sources)
         if target in ids:
             return None
         if not ids:
@@ -467,6 +484,20 @@ class _Loader:
                     " -> back; put a play, gather or pause in the loop",
                 )
             )
+
+
+_EMPTY_FILE = (
+    "this flow file defines nothing: give it flows: {main: [- play: ...]} and, in one file, entry: {inbound: main}"
+    " (without an inbound flow every citizen's call is declined), or delete it"
+)
+
+
+class _AnyName(set[str]):
+    """The names a file defines when that file could not be read (already reported): any name may be one of
+    them, so no reference to it is reported unknown. One mistake, one message."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
 
 
 def _clerk_issues(doc: YamlDoc, exc: ValidationError, prefix: KeyPath) -> list[ConfigIssue]:

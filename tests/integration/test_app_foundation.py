@@ -134,6 +134,13 @@ BROKEN = {
         "urbanism: 0}",
         "agents[1].hotlines.urbanism",
     ),
+    # No asterisk-conf/ beside this config dir: only Asterisk's own GET /ari/endpoints/PJSIP can tell.
+    "softphone_asterisk_does_not_define": (
+        "agents.yaml",
+        _AGENTS.replace('softphone: "1003"', 'softphone: "1009"'),
+        'softphone: "1009"',
+        "agents[2].softphone",
+    ),
 }
 
 
@@ -162,6 +169,21 @@ def test_given_broken_config_when_run_then_exits_2_naming_file_line_and_key(case
         assert lines and "invalid YAML" in lines[0], f"no line of stderr names {name}:{bad}\n{output}"
     else:
         assert f"{name}:{bad}: {key_path}:" in done.stderr, output
+
+
+def test_given_no_ari_password_when_run_then_exits_2_saying_asterisk_refused_the_credentials(apps):
+    """Without CALLCONTROL_ARI_PASSWORD Asterisk answers 401: `run` says so and exits 2, instead of reconnecting
+    forever; check-config says the same."""
+    config = apps.config(name="config-no-password")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCONTROL_")}
+    env |= {"CALLCONTROL_REDIS_URL": apps.redis_url, "CALLCONTROL_ARI_APP": "callcontrol-badconfig"}
+    for command in ("run", "check-config"):
+        argv = [sys.executable, "-m", "callcontrol", "--config", str(config), "--secrets", "/nonexistent", command]
+        done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=20, check=False)
+        output = f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        assert done.returncode == 2, output
+        assert "Asterisk refused the ARI credentials (401)" in done.stderr, output
+        assert "set CALLCONTROL_ARI_PASSWORD" in done.stderr and "Traceback" not in done.stderr, output
 
 
 # ------------------------------------------------------------------------------------------------ Redis outage

@@ -164,7 +164,7 @@ def test_hotlines_yaml_problems_are_reported_once_and_located(tmp_path: Path, ca
     write(tmp_path, VALID)
     code, err = check(tmp_path, capsys)
     lines = [line.strip() for line in err.splitlines()[1:]]
-    name = f"{tmp_path.name}/hotlines.yaml"
+    name = tmp_path / "hotlines.yaml"  # as the configuration directory was given
     assert code == EXIT_CONFIG
     assert sorted(lines) == [
         f"{name}:12: hotlines.services-techniques.schedule: unknown schedule 'mairi' (did you mean 'mairie'?); "

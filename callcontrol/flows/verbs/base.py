@@ -73,6 +73,7 @@ class Refs:
     caller_lists: Collection[str]
     allowed_numbers: Collection[str]  # E.164 numbers this file's transfers may dial
     region: str  # the city's country, to read national numbers
+    complete: bool = True  # False when a flow file is unreadable: caller lists it defines are unknown, not missing
 
 
 class Verb(BaseModel):

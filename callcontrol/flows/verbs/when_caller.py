@@ -24,7 +24,7 @@ class WhenCaller(Verb):
     def problems(self, refs: Refs) -> list[Problem]:
         out: list[Problem] = []
         for key in self.known:
-            if not key.startswith("+") and key not in refs.caller_lists:
+            if not key.startswith("+") and key not in refs.caller_lists and refs.complete:
                 out.append((("known", key), unknown("caller list", key, refs.caller_lists)))
             elif key.startswith("+") and normalise(key, refs.region) is None:
                 out.append((("known", key), f"{key!r} is not a phone number"))
