@@ -60,6 +60,19 @@ def flow_handler(runner: FlowRunner, router: HotlineRouter) -> CallHandler:
     return handle
 
 
+def unserved_handler(sound: str = "callcontrol/service-unavailable") -> CallHandler:
+    """A call of a kind no flow serves (a number or feature nobody configured): a short prompt and a clean hangup,
+    never a bare decline; the dispatcher logs `call_unexpected` with the kind."""
+
+    async def handle(call: CallSession) -> None:
+        call.note("unserved", kind=call.kind)
+        await call.answer()
+        await call.play([sound])
+        await call.hangup("normal")
+
+    return handle
+
+
 def journal_hook(state: StateLayer, salt: str, region: str) -> CallEndHook:
     """Each finished call's journal line (calls/outcome.py decides what it holds)."""
 
@@ -134,6 +147,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 identity=identity,
             ),
             on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country),
+            unserved=unserved_handler(),
         )
         router = HotlineRouter(
             ari=ari,

@@ -46,12 +46,14 @@ class CallDispatcher:
         clock: Clock,
         settings: DispatcherSettings = DispatcherSettings(),
         on_call_end: CallEndHook | None = None,
+        unserved: CallHandler | None = None,
     ):
         self._ari = ari
         self._handlers = dict(handlers)
         self._clock = clock
         self._settings = settings
         self._on_call_end = on_call_end
+        self._unserved = unserved  # calls of a kind nobody serves: a short prompt, never a bare hangup
         self._owners: dict[str, CallSession] = {}  # channel id -> call
         self._tasks: dict[str, asyncio.Task[None]] = {}  # call id -> task
         self._task_group: asyncio.TaskGroup | None = None
@@ -89,8 +91,14 @@ class CallDispatcher:
     async def _start_call(self, channel: Channel, args: tuple[str, ...], *, resumed: bool = False) -> None:
         kind = args[0] if args else ""
         handler = self._handlers.get(kind)
+        if handler is None and owner_of(args) is not None:  # a leg whose call is gone (or never was ours)
+            log.info("orphan_channel_hung_up", channel=channel.id, call_id=owner_of(args))
+            await quietly(self._ari.hangup(channel.id))
+            return
         if handler is None:
-            log.warning("call_unexpected", channel=channel.id, kind=kind, hint="not started by our dialplan or dialer")
+            log.warning("call_unexpected", channel=channel.id, kind=kind, hint="no flow or handler serves this kind")
+            handler = self._unserved
+        if handler is None:
             await quietly(self._ari.hangup(channel.id))
             return
         if self._task_group is None:

@@ -205,3 +205,35 @@ async def test_hangup_right_after_stasis_start_still_ends_the_call(fake_ari: Fak
         await h.dispatcher.on_event(parse_event(fake_ari.hangup_request("c1")))
     assert h.dispatcher.active_calls == []
     assert [line["outcome"] for line in json_logs.events("call_ended")] == ["caller_hangup"]
+
+
+async def test_unknown_stasis_kind_gets_a_prompt_then_a_clean_hangup_never_a_bare_decline(
+    harness, fake_ari: FakeAri, json_logs: JsonLogs
+):
+    """A call of a kind no flow serves (an agent dialling a number nobody configured) is answered, hears the
+    "service unavailable" prompt and is hung up; the log says which kind was not served."""
+    from callcontrol.app import unserved_handler
+
+    h = await harness({"inbound": waiting_handler()})
+    h.dispatcher._unserved = unserved_handler()
+    fake_ari.playback_seconds = 0.01
+    fake_ari.add_channel("x2", args=("internal", "1002"))
+    await fake_ari.push(fake_ari.stasis_start("x2"))
+    session, _ = await h.wait_ended("x2")
+    play = fake_ari.last("POST", "/channels/x2/play/*")
+    assert fake_ari.find("POST", "/channels/x2/answer") and play is not None
+    assert "callcontrol/service-unavailable" in play.query["media"]
+    assert fake_ari.find("DELETE", "/channels/x2") and session.outcome == "completed"
+    [line] = json_logs.events("call_unexpected")
+    assert line["kind"] == "internal"
+
+
+async def test_leg_of_a_call_that_is_gone_is_hung_up_as_an_orphan(harness, fake_ari: FakeAri, json_logs: JsonLogs):
+    """An agent leg entering our app for a call this instance does not hold is hung up at once (never played
+    a prompt meant for citizens)."""
+    h = await harness({"inbound": waiting_handler()})
+    fake_ari.add_channel("c9-1a2b3c4d", args=("agent-leg", "c9"))
+    await fake_ari.push(fake_ari.stasis_start("c9-1a2b3c4d"))
+    await eventually(lambda: fake_ari.find("DELETE", "/channels/c9-1a2b3c4d"))
+    assert not fake_ari.find("POST", "/channels/c9-1a2b3c4d/play/*") and h.dispatcher.active_calls == []
+    assert json_logs.events("orphan_channel_hung_up")
