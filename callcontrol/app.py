@@ -17,9 +17,9 @@ import structlog
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
 from callcontrol.calls.session import CallSession, TransferPlan
+from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.runner import FlowRunner
 from callcontrol.routing.dialer import Dialer, DialPlan

@@ -17,9 +17,9 @@ from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, ResourceGone
 from callcontrol.ari.models import Channel, Event, StasisStart
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.session import CallSession, TransferPlan
+from callcontrol.clock import Clock
 
 log = structlog.get_logger("callcontrol.calls")
 

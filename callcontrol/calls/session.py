@@ -25,10 +25,10 @@ from callcontrol.ari.models import (
     StasisEnd,
     StasisStart,
 )
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.mailbox import Mailbox
 from callcontrol.calls.port import PathStep, RecordingResult
+from callcontrol.clock import Clock
 
 log = structlog.get_logger("callcontrol.calls")
 

@@ -19,8 +19,8 @@ from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError
 from callcontrol.ari.models import PlaybackFinished
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.session import CallSession, media_uri
+from callcontrol.clock import Clock
 from callcontrol.routing.dialer import Dialer, Leg, LegResult
 from callcontrol.routing.distributor import Distributor, Offer
 from callcontrol.routing.hotlines import HotlineRouting

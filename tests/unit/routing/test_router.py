@@ -12,8 +12,8 @@ import fakeredis
 import pytest
 
 from callcontrol.ari.models import Bridge, CallerId, Channel, ChannelDestroyed
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.session import CallSession
+from callcontrol.clock import Clock
 from callcontrol.routing.dialer import Leg, LegResult
 from callcontrol.routing.distributor import Distributor, Offer
 from callcontrol.routing.hotlines import HotlineRouting
