@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import StateError
-from callcontrol.state.events import parse_event
+from callcontrol.state.events import parse_agent_available as parse_event
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import Claim
 
