@@ -132,6 +132,23 @@ async def sync_directory(state: StateLayer, config: ConfigSet) -> None:
             await asyncio.sleep(2.0)
 
 
+async def share_clock(state: StateLayer, clock: Clock) -> None:
+    """One clock for every process: publish this instance's city-clock offset (none: real time, key removed)."""
+    while True:
+        try:
+            await state.clock.publish(clock)
+            log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
+            return
+        except Exception as exc:
+            log.warning("clock_share_failed", error=str(exc) or type(exc).__name__)
+            await asyncio.sleep(2.0)
+
+
+async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock) -> None:
+    await share_clock(state, clock)  # first, so that the CLI run once agents are synced reads our clock
+    await sync_directory(state, config)
+
+
 async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set). Calls in progress stay up in Asterisk across a restart."""
     settings = config.settings
@@ -191,7 +208,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 dispatcher.attach(tg)
                 router.attach(tg)
                 loops = [
-                    tg.create_task(sync_directory(state, config)),
+                    tg.create_task(prepare_state(state, config, clock)),
                     tg.create_task(heartbeat(state, instance_id)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
