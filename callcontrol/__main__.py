@@ -80,7 +80,7 @@ async def _state(config: ConfigSet) -> AsyncIterator[tuple[StateLayer, Clock]]:
     clock = Clock(zone=ZoneInfo(config.settings.city.timezone))
     state = StateLayer.create(redis, clock=clock.time)
     try:
-        await state.clock.adopt(clock)
+        await state.shared_clock.adopt(clock)
         yield state, clock
     finally:
         await redis.aclose()

@@ -136,7 +136,7 @@ async def share_clock(state: StateLayer, clock: Clock) -> None:
     """One clock for every process: publish this instance's city-clock offset (none: real time, key removed)."""
     while True:
         try:
-            await state.clock.publish(clock)
+            await state.shared_clock.publish(clock)
             log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
             return
         except Exception as exc:

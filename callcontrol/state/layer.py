@@ -27,7 +27,7 @@ class StateLayer:
     journal: Journal
     closures: Closures
     events: EventBus  # every call and agent change, typed, on one channel
-    clock: ClockShare  # the city-clock offset every process shares
+    shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
 
     @classmethod
     def create(
@@ -47,5 +47,5 @@ class StateLayer:
             journal=Journal(store, max_entries=journal_max_entries),
             closures=Closures(store),
             events=EventBus(store),
-            clock=ClockShare(store),
+            shared_clock=ClockShare(store),
         )

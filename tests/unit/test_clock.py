@@ -37,14 +37,14 @@ async def test_every_process_reads_the_clock_the_app_shared() -> None:
     app_redis = fakeredis.FakeAsyncRedis(server=server)
     cli_redis = fakeredis.FakeAsyncRedis(server=server)
     app_clock = Clock(zone=PARIS, start_at=DEMO)
-    await StateLayer.create(app_redis).clock.publish(app_clock)
-    cli_clock = await StateLayer.create(cli_redis).clock.adopt(Clock(zone=PARIS))
+    await StateLayer.create(app_redis).shared_clock.publish(app_clock)
+    cli_clock = await StateLayer.create(cli_redis).shared_clock.adopt(Clock(zone=PARIS))
     assert abs(cli_clock.time() - app_clock.time()) < 0.01
     assert cli_clock.now().date() == DEMO.date()
 
-    await StateLayer.create(app_redis).clock.publish(Clock(zone=PARIS))  # production run: real time
+    await StateLayer.create(app_redis).shared_clock.publish(Clock(zone=PARIS))  # production run: real time
     assert await app_redis.exists("cc:clock") == 0
-    assert (await StateLayer.create(cli_redis).clock.adopt(cli_clock)).offset == 0.0
+    assert (await StateLayer.create(cli_redis).shared_clock.adopt(cli_clock)).offset == 0.0
     await app_redis.aclose()
     await cli_redis.aclose()
 
@@ -61,7 +61,7 @@ def shared_redis(monkeypatch: pytest.MonkeyPatch) -> fakeredis.FakeServer:
 async def _demo_app(server: fakeredis.FakeServer) -> tuple[StateLayer, Clock]:
     clock = Clock(zone=PARIS, start_at=DEMO)
     state = StateLayer.create(fakeredis.FakeAsyncRedis(server=server), clock=clock.time)
-    await state.clock.publish(clock)
+    await state.shared_clock.publish(clock)
     return state, clock
 
 
