@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 from callcontrol import logs
+from callcontrol.clock import Clock
 from callcontrol.config import pjsip_conf_path, read_secrets_file
 from callcontrol.configset import ConfigSet, load_config_set
 from callcontrol.preflight import ask_asterisk
+from callcontrol.state.layer import StateLayer
 from callcontrol.yamlsource import ConfigError
 
 EXIT_CONFIG = 2
+EXIT_REDIS = 3  # Redis unreachable (agent, closed)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,55 +59,85 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
+def _redis_url_for_humans(url: str) -> str:
+    """The Redis URL without its password (it is shown on the terminal)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@contextlib.asynccontextmanager
+async def _state(config: ConfigSet) -> AsyncIterator[tuple[StateLayer, Clock]]:
+    """The state layer on the shared city clock (cc:clock, set by a `run` with a demo clock): one time source."""
     import redis.asyncio as aioredis
 
-    from callcontrol.state.errors import StateError
-    from callcontrol.state.layer import StateLayer
-    from callcontrol.state.models import Device
-
-    redis = aioredis.from_url(config.settings.redis.url, socket_connect_timeout=2)
-    state = StateLayer.create(redis)
+    redis = aioredis.from_url(config.settings.redis.url, socket_connect_timeout=2, socket_timeout=5)
+    clock = Clock(zone=ZoneInfo(config.settings.city.timezone))
+    state = StateLayer.create(redis, clock=clock.time)
     try:
-        # No directory sync here: the running instances own it (a CLI run with another config directory must
-        # not rewrite the agents every instance routes to).
-        agents = state.agents
-        if args.action == "status" or args.agent_id is None:
-            ids = [args.agent_id] if args.agent_id else await agents.agent_ids()
-            for agent_state in await agents.states(ids):
-                extra = f" ({agent_state.pause_reason})" if agent_state.pause_reason else ""
-                device = agent_state.device.value if agent_state.device else "-"
-                print(f"{agent_state.agent_id:<16} {agent_state.status.value}{extra:<12} {device}")
-            return 0
-        if args.action == "login":
-            result = await agents.login(args.agent_id, Device(args.device))
-        elif args.action == "logout":
-            result = await agents.logout(args.agent_id)
-        elif args.action == "pause":
-            result = await agents.pause(args.agent_id, args.reason)
-        else:
-            result = await agents.unpause(args.agent_id)
-        print(f"{result.agent_id}: {result.status.value}")
-        return 0
-    except StateError as exc:
-        print(f"callcontrol: {exc}", file=sys.stderr)
-        return 1
+        await state.shared_clock.adopt(clock)
+        yield state, clock
     finally:
         await redis.aclose()
 
 
-async def closed_command(config: ConfigSet, args: argparse.Namespace) -> int:
-    import time
+def _with_redis(config: ConfigSet, command: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run a command that needs Redis; Redis away is one clear line and EXIT_REDIS, never a traceback."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    import redis.asyncio as aioredis
-
-    from callcontrol.state.layer import StateLayer
-
-    redis = aioredis.from_url(config.settings.redis.url, socket_connect_timeout=2)
-    closures = StateLayer.create(redis).closures
     try:
+        return asyncio.run(command())
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        url = _redis_url_for_humans(config.settings.redis.url)
+        print(f"callcontrol: Redis unreachable at {url}: {str(exc) or type(exc).__name__}", file=sys.stderr)
+        return EXIT_REDIS
+
+
+def _since(clock: Clock, at: float | None) -> str:
+    return datetime.fromtimestamp(at, clock.zone).strftime("%Y-%m-%d %H:%M:%S") if at else "-"
+
+
+async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
+    """Parse, call the presence use case (agents/presence.py), print; by = "cli"."""
+    from callcontrol.agents.presence import Presence, PresenceRefused
+
+    # No directory sync here: the running instances own it (a CLI run with another config directory must
+    # not rewrite the agents every instance routes to).
+    async with _state(config) as (state, clock):
+        presence = Presence(state, clock.time)
+        try:
+            if args.action == "status" or args.agent_id is None:
+                rows = await presence.status(args.agent_id)
+                print(f"{'AGENT':<16} {'STATUS':<11} {'DEVICE':<10} {'REASON':<12} SINCE")
+                for row in rows:
+                    device = row.device.value if row.device else "-"
+                    print(f"{row.agent_id:<16} {row.status.value:<11} {device:<10} {row.reason or '-':<12} "
+                          f"{_since(clock, row.since)}")
+                return 0
+            if args.action == "login":
+                result = await presence.login(args.agent_id, args.device, by="cli")
+            elif args.action == "logout":
+                result = await presence.logout(args.agent_id, by="cli")
+            elif args.action == "pause":
+                result = await presence.pause(args.agent_id, args.reason, by="cli")
+            else:
+                result = await presence.unpause(args.agent_id, by="cli")
+        except PresenceRefused as exc:
+            print(f"callcontrol: {exc}", file=sys.stderr)
+            return 1
+        print(f"{result.agent_id}: {result.status.value}" + (f" ({result.reason})" if result.reason else ""))
+        return 0
+
+
+async def closed_command(config: ConfigSet, args: argparse.Namespace) -> int:
+    """The manual "closed now" switch, on the shared city clock (so a timed closure ends when the app says so)."""
+    async with _state(config) as (state, clock):
+        closures = state.closures
         if args.action == "on":
-            until = time.time() + args.minutes * 60 if args.minutes else None
+            until = clock.time() + args.minutes * 60 if args.minutes else None
             await closures.set_closed(args.scope, args.sound, until)
             print(f"closed now: {args.scope}" + (f" for {args.minutes:g} min" if until else " until switched off"))
         elif args.action == "off":
@@ -108,13 +147,13 @@ async def closed_command(config: ConfigSet, args: argparse.Namespace) -> int:
             active = await closures.list_closed()
             for closure in active:
                 print(
-                    f"{closure.scope}: closed" + (f", message {closure.message_sound}" if closure.message_sound else "")
+                    f"{closure.scope}: closed"
+                    + (f" until {_since(clock, closure.until)}" if closure.until else "")
+                    + (f", message {closure.message_sound}" if closure.message_sound else "")
                 )
             if not active:
                 print("no manual closure")
         return 0
-    finally:
-        await redis.aclose()
 
 
 def _report(directory: Path, exc: ConfigError) -> int:
@@ -133,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         return _report(args.config, exc)
     if args.command == "agent":
-        return asyncio.run(agent_command(config, args))
+        return _with_redis(config, lambda: agent_command(config, args))
     if args.command == "closed":
-        return asyncio.run(closed_command(config, args))
+        return _with_redis(config, lambda: closed_command(config, args))
     asked = None
     if ask_asterisk_first:
         asked = asyncio.run(ask_asterisk(config.settings.ari))

@@ -15,11 +15,11 @@ import structlog
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
 from callcontrol.calls.legs import PublicIdentity
 from callcontrol.calls.outcome import FinishedCall, journal_entry
 from callcontrol.calls.session import CallSession
+from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
@@ -118,6 +118,23 @@ async def sync_directory(state: StateLayer, config: ConfigSet) -> None:
             await asyncio.sleep(2.0)
 
 
+async def share_clock(state: StateLayer, clock: Clock) -> None:
+    """One clock for every process: publish this instance's city-clock offset (none: real time, key removed)."""
+    while True:
+        try:
+            await state.shared_clock.publish(clock)
+            log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
+            return
+        except Exception as exc:
+            log.warning("clock_share_failed", error=str(exc) or type(exc).__name__)
+            await asyncio.sleep(2.0)
+
+
+async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock) -> None:
+    await share_clock(state, clock)  # first, so that the CLI run once agents are synced reads our clock
+    await sync_directory(state, config)
+
+
 async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set). Calls in progress stay up in Asterisk across a restart."""
     settings = config.settings
@@ -135,7 +152,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
         closures = ClosuresAdapter(state)
-        distributor = Distributor(state, redis, config.hotlines, instance_id)
+        distributor = Distributor(state, config.hotlines, instance_id)
         dispatcher = CallDispatcher(
             ari,
             {},
@@ -176,7 +193,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 dispatcher.attach(tg)
                 router.attach(tg)
                 loops = [
-                    tg.create_task(sync_directory(state, config)),
+                    tg.create_task(prepare_state(state, config, clock)),
                     tg.create_task(heartbeat(state, instance_id)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),

@@ -18,11 +18,11 @@ from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import ResourceGone, quietly
 from callcontrol.ari.models import Channel, Event, StasisStart
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.legs import PublicIdentity, owner_of
 from callcontrol.calls.outcome import Ending, Outcome, decide
 from callcontrol.calls.session import CallSession
+from callcontrol.clock import Clock
 
 log = structlog.get_logger("callcontrol.calls")
 

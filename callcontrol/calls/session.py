@@ -24,12 +24,12 @@ from callcontrol.ari.models import (
     RecordingFinished,
     StasisStart,
 )
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.legs import TRANSFER_LEG, PublicIdentity, leg_args, new_leg_id
 from callcontrol.calls.mailbox import Mailbox
 from callcontrol.calls.outcome import CallFacts, Outcome
 from callcontrol.calls.port import END_EVENTS, PathStep, RecordingResult, channel_ended, is_about
+from callcontrol.clock import Clock
 
 log = structlog.get_logger("callcontrol.calls")
 

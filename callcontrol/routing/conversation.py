@@ -9,8 +9,8 @@ from redis.exceptions import RedisError
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import quietly
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.port import RoutedCall
+from callcontrol.clock import Clock
 from callcontrol.routing.dialer import Leg
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import StateError

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
-from redis.asyncio import Redis
 
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import StateError
-from callcontrol.state.events import parse_event
+from callcontrol.state.events import AgentAvailable, Resubscribed
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import Claim
 
@@ -36,9 +35,8 @@ class Offer:
 
 
 class Distributor:
-    def __init__(self, state: StateLayer, redis: Redis, hotlines: Mapping[str, HotlineRouting], instance_id: str):
+    def __init__(self, state: StateLayer, hotlines: Mapping[str, HotlineRouting], instance_id: str):
         self._state = state
-        self._redis = redis
         self._hotlines = hotlines
         self._instance = instance_id
         self._offers: dict[str, asyncio.Queue[Offer]] = {}
@@ -88,37 +86,27 @@ class Distributor:
     # ------------------------------------------------------------------------------------------ loops
 
     async def run(self) -> None:
-        """Listen to agent_available notifications forever (reconnecting to Redis when it goes away)."""
-        channel = self._state.store.keys.events
-        while True:
-            try:
-                pubsub = self._redis.pubsub()
-                await pubsub.subscribe(channel)
-                log.info("distributor_listening", channel=channel)
-                await self._sweep()  # whatever became free while we were not listening
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    received_at = asyncio.get_running_loop().time()
-                    event = parse_event(message["data"])
-                    if event is None:
-                        continue
-                    for hotline in event.hotlines:
-                        if hotline in self._waiting_hotlines.values():
-                            await self.offer_now(hotline, received_at)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis went away: calls stay up; retry
-                log.warning("distributor_redis_lost", error=str(exc) or type(exc).__name__)
-                await asyncio.sleep(1.0)
+        """Follow agent_available on the state events channel forever (state.events reconnects by itself, and
+        says so with Resubscribed: then whatever became free while we were not listening is swept)."""
+        async for event in self._state.events.listen():
+            if isinstance(event, Resubscribed):
+                await self._sweep_quietly()
+            elif isinstance(event, AgentAvailable):
+                received_at = asyncio.get_running_loop().time()
+                for hotline in event.hotlines:
+                    if hotline in self._waiting_hotlines.values():
+                        await self.offer_now(hotline, received_at)
 
     async def sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SAFETY_SWEEP_SECONDS)
-            try:
-                await self._sweep()
-            except Exception as exc:
-                log.warning("distributor_sweep_failed", error=str(exc) or type(exc).__name__)
+            await self._sweep_quietly()
+
+    async def _sweep_quietly(self) -> None:
+        try:
+            await self._sweep()
+        except Exception as exc:  # Redis away: the events channel reports it once; the next sweep retries
+            log.debug("distributor_sweep_failed", error=str(exc) or type(exc).__name__)
 
     async def _sweep(self) -> None:
         for hotline in set(self._waiting_hotlines.values()):

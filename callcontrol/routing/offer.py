@@ -17,6 +17,7 @@ from callcontrol.routing.dialer import Dialer, Leg, LegResult
 from callcontrol.routing.distributor import Offer
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import CallNotWaiting, StateError
+from callcontrol.state.events import CallChanged, CallStage
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import Claim, Device
 
@@ -28,6 +29,7 @@ class OfferDesk:
         self._state = state
         self._dialer = dialer
         self._instance = instance_id
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def ring(
         self, call: RoutedCall, hotline: HotlineRouting, offer: Offer, tried: list[str], enqueued_at: float
@@ -39,8 +41,13 @@ class OfferDesk:
         dialled = False
 
         def on_dialled(agent_id: str) -> None:
-            """Once per offer, when Asterisk accepted the first agent leg's originate: the routing latency."""
+            """When Asterisk accepted an agent leg's originate: `ringing` for whoever follows the call (wallboard,
+            metrics), and once per offer the routing latency."""
             nonlocal dialled
+            ringing = CallChanged(call.call_id, CallStage.RINGING, hotline.id, agent_id, self._state.store.now())
+            task = asyncio.get_running_loop().create_task(self._publish(ringing))
+            self._publishing.add(task)  # held until done (a bare task may be garbage-collected mid-flight)
+            task.add_done_callback(self._publishing.discard)
             if dialled:
                 return
             dialled = True
@@ -73,6 +80,12 @@ class OfferDesk:
         if len(claim.agent_ids) > 1:  # ring-all: the others are free again at once (their legs are hung up)
             await self._state.queues.release_ringall(call.call_id, winner.agent_id)
         return winner
+
+    async def _publish(self, event: CallChanged) -> None:
+        try:
+            await self._state.events.publish(event)
+        except Exception as exc:  # an observer missing one ringing is no reason to stop ringing
+            log.debug("call_event_not_published", stage=event.stage.value, error=str(exc) or type(exc).__name__)
 
     async def next_claim(self, call: RoutedCall, hotline: HotlineRouting, tried: Sequence[str]) -> Claim | None:
         """After a no-answer: the next free agent at once, if any (those tried are excluded). The no-answer

@@ -16,9 +16,9 @@ from redis.exceptions import RedisError
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, quietly
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.legs import is_leg_of
 from callcontrol.calls.port import RoutedCall
+from callcontrol.clock import Clock
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.routing.waiting import WaitingRoom

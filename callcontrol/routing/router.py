@@ -15,8 +15,8 @@ from redis.exceptions import RedisError
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.port import RoutedCall
+from callcontrol.clock import Clock
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor

@@ -1,10 +1,11 @@
-"""Redis state layer: agents' directory and presence, hotline queues, claims, journal, closures.
+"""Redis state layer: agents' directory and presence, hotline queues, claims, journal, closures, events, clock.
 
 The only Redis code of callcontrol. Every multi-key or check-then-set change is a Lua script (scripts/*.lua),
 so several instances can share one Redis. Key schema and script guarantees: docs/state.md.
 """
 
 from .agents import NO_ANSWER, Agents
+from .clockshare import ClockShare
 from .closures import ALL, Closures
 from .errors import (
     AgentBusy,
@@ -17,7 +18,18 @@ from .errors import (
     QueueFull,
     StateError,
 )
-from .events import AgentAvailable, parse_event
+from .events import (
+    AgentAvailable,
+    CallChanged,
+    CallStage,
+    EventBus,
+    PresenceChanged,
+    Resubscribed,
+    StateEvent,
+    encode_event,
+    parse_agent_available,
+    parse_event,
+)
 from .instances import Instances
 from .journal import Journal
 from .layer import StateLayer
@@ -52,30 +64,39 @@ __all__ = [
     "AgentStatus",
     "Agents",
     "CallAlreadyQueued",
+    "CallChanged",
     "CallNotFound",
     "CallNotWaiting",
+    "CallStage",
     "CallStatus",
     "Claim",
+    "ClockShare",
     "Closure",
     "Closures",
     "Device",
     "DeviceNotConfigured",
+    "EventBus",
     "Instances",
     "InvalidTransition",
     "Journal",
     "JournalEntry",
     "Keys",
     "NoAnswer",
+    "PresenceChanged",
     "QueueFull",
     "QueuedCall",
     "Queues",
     "Reservation",
+    "Resubscribed",
     "StaleEntries",
     "StateError",
+    "StateEvent",
     "StateLayer",
     "Store",
     "Strategy",
     "SyncResult",
+    "encode_event",
+    "parse_agent_available",
     "parse_event",
     "queue_score",
 ]

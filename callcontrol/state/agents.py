@@ -1,4 +1,7 @@
-"""Agent directory (static data from configuration) and live presence; every change is one Lua script."""
+"""Agent directory (static data from configuration) and live presence; every change is one Lua script.
+
+Every presence change publishes presence_changed on cc:events (state/events.py) in the same script call.
+"""
 
 from __future__ import annotations
 
@@ -82,27 +85,30 @@ class Agents:
             rows = await pipe.execute()
         return [AgentState.from_hash(a, decode_map(h)) for a, h in zip(ids, rows, strict=True) if h]
 
-    async def _op(self, op: str, agent_id: str, now: float | None, arg: Any = "") -> dict[str, Any]:
-        return await self._store.run("presence", op, agent_id, self._store.now(now), arg)
+    async def _op(self, op: str, agent_id: str, now: float | None, arg: Any = "", by: str = "") -> dict[str, Any]:
+        # `by`: the route that asked (cli, softphone, agents-line, api, rota...), carried by presence_changed
+        return await self._store.run("presence", op, agent_id, self._store.now(now), arg, by or "system")
 
     def _state(self, agent_id: str, reply: dict[str, Any]) -> AgentState:
         return AgentState.from_hash(agent_id, reply["presence"])
 
-    async def login(self, agent_id: str, device: Device | str, *, now: float | None = None) -> AgentState:
+    async def login(
+        self, agent_id: str, device: Device | str, *, now: float | None = None, by: str = "system"
+    ) -> AgentState:
         """logged_out -> available on `device` (publishes agent_available); when logged in: switch device."""
-        return self._state(agent_id, await self._op("login", agent_id, now, Device(device).value))
+        return self._state(agent_id, await self._op("login", agent_id, now, Device(device).value, by))
 
-    async def logout(self, agent_id: str, *, now: float | None = None) -> AgentState:
+    async def logout(self, agent_id: str, *, now: float | None = None, by: str = "system") -> AgentState:
         """-> logged_out; refused (AgentBusy) while ringing or on a call."""
-        return self._state(agent_id, await self._op("logout", agent_id, now))
+        return self._state(agent_id, await self._op("logout", agent_id, now, "", by))
 
-    async def pause(self, agent_id: str, reason: str, *, now: float | None = None) -> AgentState:
+    async def pause(self, agent_id: str, reason: str, *, now: float | None = None, by: str = "system") -> AgentState:
         """available / wrap_up / paused -> paused(reason); AgentBusy while ringing or on a call."""
-        return self._state(agent_id, await self._op("pause", agent_id, now, reason))
+        return self._state(agent_id, await self._op("pause", agent_id, now, reason, by))
 
-    async def unpause(self, agent_id: str, *, now: float | None = None) -> AgentState:
+    async def unpause(self, agent_id: str, *, now: float | None = None, by: str = "system") -> AgentState:
         """paused -> available (misses reset, publishes agent_available); harmless when available."""
-        return self._state(agent_id, await self._op("unpause", agent_id, now))
+        return self._state(agent_id, await self._op("unpause", agent_id, now, "", by))
 
     async def set_wrap_up(self, agent_id: str, until: float, *, now: float | None = None) -> AgentState:
         """available / wrap_up -> wrap_up until `until` (epoch seconds)."""

@@ -1,9 +1,38 @@
-"""Notifications published by the scripts on the `cc:events` channel (no polling needed)."""
+"""Every call and agent change, typed, on one channel (`cc:events`): routing, API, wallboard and metrics listen.
+
+Scripts publish in the same step as the change they report (agent_available, presence_changed, call_changed),
+so a subscriber never sees a change that did not happen. Python code may publish too (`EventBus.publish`), e.g.
+the dialer's `ringing` stage. Pub/sub is fire-and-forget: a subscriber that was away re-reads the state it needs
+on `Resubscribed` (yielded by `EventBus.listen` after each subscription). Message formats: docs/state.md.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from .store import Store
+
+log = structlog.get_logger("callcontrol.state.events")
+
+RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0)  # then every second while Redis stays away
+
+
+class CallStage(StrEnum):
+    QUEUED = "queued"  # waiting on a hotline
+    OFFERED = "offered"  # reserved for one or more agents
+    RINGING = "ringing"  # an agent's device rings
+    CONNECTED = "connected"  # an agent took it
+    ENDED = "ended"  # the conversation is over (the agent was released)
+    LEFT = "left"  # the citizen hung up while waiting or being offered
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,13 +44,167 @@ class AgentAvailable:
     at: float
 
 
-def parse_event(raw: bytes | str) -> AgentAvailable | None:
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """An agent's presence changed: `status` is an AgentStatus value, `by` the route that asked for it
+    ("cli", "softphone", "agents-line", "api", "rota", "auto-pause", "system", ...)."""
+
+    agent_id: str
+    status: str
+    device: str | None
+    reason: str | None
+    at: float
+    by: str = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class CallChanged:
+    """A citizen's call reached a stage; `detail` carries stage-specific facts (position, agents, ...)."""
+
+    call_id: str
+    stage: CallStage
+    hotline: str | None
+    agent_id: str | None
+    at: float
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Resubscribed:
+    """Not a state change: `listen` is (again) subscribed; events may have been missed before it, so re-sweep.
+    `down_seconds` is 0.0 for the first subscription."""
+
+    down_seconds: float = 0.0
+
+
+StateEvent = AgentAvailable | PresenceChanged | CallChanged
+
+
+def _opt(value: Any) -> str | None:
+    return None if value in (None, "", False) else str(value)
+
+
+def _parse(data: Mapping[str, Any]) -> StateEvent | None:
+    at = float(data.get("at") or 0)
+    match data.get("type"):
+        case "agent_available":
+            hotlines = data.get("hotlines") or []  # Lua's cjson encodes an empty list as {}
+            return AgentAvailable(agent_id=str(data.get("agent", "")), hotlines=tuple(hotlines), at=at)
+        case "presence_changed":
+            return PresenceChanged(
+                agent_id=str(data.get("agent", "")),
+                status=str(data.get("status", "")),
+                device=_opt(data.get("device")),
+                reason=_opt(data.get("reason")),
+                at=at,
+                by=str(data.get("by") or "system"),
+            )
+        case "call_changed":
+            detail = data.get("detail") or {}
+            return CallChanged(
+                call_id=str(data.get("call", "")),
+                stage=CallStage(data.get("stage")),
+                hotline=_opt(data.get("hotline")),
+                agent_id=_opt(data.get("agent")),
+                at=at,
+                detail=dict(detail) if isinstance(detail, Mapping) else {},
+            )
+    return None
+
+
+def parse_event(raw: bytes | str) -> StateEvent | None:
     """Typed event from a pub/sub message body; None for unknown or malformed messages (ignore them)."""
     try:
         data = json.loads(raw)
-    except ValueError:
+        return _parse(data) if isinstance(data, dict) else None
+    except (ValueError, TypeError):
         return None
-    if not isinstance(data, dict) or data.get("type") != "agent_available":
-        return None
-    hotlines = data.get("hotlines") or []  # Lua's cjson encodes an empty list as {}
-    return AgentAvailable(agent_id=str(data.get("agent", "")), hotlines=tuple(hotlines), at=float(data.get("at", 0)))
+
+
+def parse_agent_available(raw: bytes | str) -> AgentAvailable | None:
+    """Only the agent_available events (what the distributor's own loop knows how to handle)."""
+    event = parse_event(raw)
+    return event if isinstance(event, AgentAvailable) else None
+
+
+def encode_event(event: StateEvent) -> str:
+    """The JSON body of `event`, in the scripts' format (parse_event(encode_event(e)) == e)."""
+    match event:
+        case AgentAvailable():
+            body: dict[str, Any] = {"type": "agent_available", "agent": event.agent_id,
+                                    "hotlines": list(event.hotlines), "at": event.at}
+        case PresenceChanged():
+            body = {"type": "presence_changed", "agent": event.agent_id, "status": event.status,
+                    "device": event.device or "", "reason": event.reason or "", "at": event.at, "by": event.by}
+        case CallChanged():
+            body = {"type": "call_changed", "call": event.call_id, "stage": event.stage.value,
+                    "hotline": event.hotline or "", "agent": event.agent_id or "", "at": event.at,
+                    "detail": dict(event.detail)}
+        case _:
+            raise TypeError(f"not a state event: {event!r}")
+    return json.dumps(body)
+
+
+class EventBus:
+    """Publish to and listen on the one events channel; `listen` survives Redis going away and coming back."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.channel = store.keys.events
+
+    async def publish(self, event: StateEvent) -> int:
+        """PUBLISH `event`; returns how many subscribers received it."""
+        return int(await self._store.redis.publish(self.channel, encode_event(event)))
+
+    async def listen(self) -> AsyncIterator[StateEvent | Resubscribed]:
+        """Typed events forever. After each subscription (the first one too) a `Resubscribed` marker comes first.
+
+        Redis away: one `state_events_lost` warning, retries (0.1 s growing to 1 s), then one
+        `state_events_restored` line with how long it was down and how many attempts failed.
+        """
+        lost_at: float | None = None
+        failures = 0
+        while True:
+            pubsub = self._store.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                down = 0.0
+                if lost_at is not None:
+                    down = time.monotonic() - lost_at
+                    log.info("state_events_restored", channel=self.channel, down_seconds=round(down, 3),
+                             failed_attempts=failures)
+                    lost_at, failures = None, 0
+                yield Resubscribed(down_seconds=down)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    event = parse_event(message["data"])
+                    if event is not None:
+                        yield event
+                raise ConnectionError("subscription ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away (connection, timeout, OS error): retry quietly
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    log.warning("state_events_lost", channel=self.channel, error=str(exc) or type(exc).__name__)
+                else:
+                    failures += 1
+                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+
+__all__ = [
+    "AgentAvailable",
+    "CallChanged",
+    "CallStage",
+    "EventBus",
+    "PresenceChanged",
+    "Resubscribed",
+    "StateEvent",
+    "encode_event",
+    "parse_agent_available",
+    "parse_event",
+]

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from .agents import Agents
+from .clockshare import ClockShare
 from .closures import Closures
+from .events import EventBus
 from .instances import Instances
 from .journal import Journal
 from .queues import Queues
@@ -24,6 +26,8 @@ class StateLayer:
     instances: Instances
     journal: Journal
     closures: Closures
+    events: EventBus  # every call and agent change, typed, on one channel
+    shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
 
     @classmethod
     def create(
@@ -42,4 +46,6 @@ class StateLayer:
             instances=Instances(store),
             journal=Journal(store, max_entries=journal_max_entries),
             closures=Closures(store),
+            events=EventBus(store),
+            shared_clock=ClockShare(store),
         )

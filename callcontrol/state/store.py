@@ -92,6 +92,10 @@ class Keys:
     def closures(self) -> str:
         return f"{self.prefix}closures"
 
+    @property
+    def clock(self) -> str:
+        return f"{self.prefix}clock"
+
 
 def _text(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value

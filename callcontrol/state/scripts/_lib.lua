@@ -66,17 +66,34 @@ local function publish_available(a, now)
     type = 'agent_available', agent = a, hotlines = agent_hotline_ids(a), at = tonumber(now)}))
 end
 
+-- presence_changed with the agent's presence as it is now; `by` is the route that asked ("system" by default).
+local function publish_presence(a, now, by)
+  local p = hgetall(K.presence(a))
+  redis.call('PUBLISH', K.events(), cjson.encode({
+    type = 'presence_changed', agent = a, status = blank(p.state) and 'logged_out' or p.state,
+    device = p.device or '', reason = p.pause_reason or '', at = tonumber(now), by = blank(by) and 'system' or by}))
+end
+
+-- call_changed: stage is queued / offered / connected / ended / left (ringing is published by the dialer).
+local function publish_call(c, stage, hotline, a, now, detail)
+  local body = {type = 'call_changed', call = c, stage = stage, hotline = hotline or '', agent = a or '',
+    at = tonumber(now)}
+  if detail then body.detail = detail end
+  redis.call('PUBLISH', K.events(), cjson.encode(body))
+end
+
 local function clear_reservation(a)
   redis.call('HSET', K.presence(a), 'reserved_by', '', 'reserved_owner', '', 'reserved_hotline', '',
     'connected_at', '')
 end
 
--- Agent -> available (reservation cleared); publishes agent_available.
+-- Agent -> available (reservation cleared); publishes presence_changed and agent_available.
 local function set_available(a, now, reset_idle)
   clear_reservation(a)
   redis.call('HSET', K.presence(a), 'state', 'available', 'wrap_up_until', '', 'pause_reason', '',
     'changed_at', now)
   if reset_idle then redis.call('HSET', K.presence(a), 'idle_since', now) end
+  publish_presence(a, now, 'system')
   publish_available(a, now)
 end
 
@@ -84,24 +101,27 @@ local function reserve(a, c, call, now)
   redis.call('HSET', K.presence(a), 'state', 'ringing', 'reserved_by', c, 'reserved_owner', call.owner,
     'reserved_hotline', call.hotline, 'wrap_up_until', '', 'changed_at', now)
   redis.call('SADD', K.call_agents(c), a)
+  publish_presence(a, now, 'system')
 end
 
--- An offered call with no agent left goes back to the waiting zset with its original score.
-local function requeue_call(c)
+-- An offered call with no agent left goes back to the waiting zset with its original score (call_changed
+-- queued, detail.requeued). `now` is only for the event; without it the event carries the call's offer time.
+local function requeue_call(c, now)
   local call = hgetall(K.call(c))
   if blank(call.hotline) then return false end
   redis.call('HSET', K.call(c), 'status', 'waiting', 'offered_at', '', 'claimed_by', '')
   redis.call('DEL', K.call_agents(c))
   redis.call('ZADD', K.waiting(call.hotline), call.score, c)
+  publish_call(c, 'queued', call.hotline, nil, now or call.offered_at or 0, {requeued = true})
   return true
 end
 
 -- Forget agent a for call c; returns true when that put the call back in the queue.
-local function drop_agent_from_call(c, a)
+local function drop_agent_from_call(c, a, now)
   if blank(c) or redis.call('EXISTS', K.call(c)) == 0 then return false end
   redis.call('SREM', K.call_agents(c), a)
   if redis.call('HGET', K.call(c), 'status') == 'offered' and redis.call('SCARD', K.call_agents(c)) == 0 then
-    return requeue_call(c)
+    return requeue_call(c, now)
   end
   return false
 end

@@ -68,6 +68,7 @@ local function offer(c, call, agents, now, instance)
   for _, a in ipairs(agents) do reserve(a, c, call, now) end
   redis.call('ZREM', K.waiting(call.hotline), c)
   redis.call('HSET', K.call(c), 'status', 'offered', 'offered_at', now, 'claimed_by', instance)
+  publish_call(c, 'offered', call.hotline, #agents == 1 and agents[1] or nil, now, {agents = agents})
   return reply({call = c, hotline = call.hotline, owner = call.owner, agents = agents})
 end
 

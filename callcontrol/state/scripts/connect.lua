@@ -1,6 +1,7 @@
 -- connect(call, agent, now) -> {presence, freed}: the agent answered (accepted) the call.
 -- Guarantees: only the agent ringing for that call can be connected (ringing -> on_call, misses reset);
 -- the other agents ringing for it (ring_all losers) are freed in the same step; connecting twice is harmless.
+-- Publishes call_changed connected and presence_changed on_call.
 local c, a, now = ARGV[2], ARGV[3], ARGV[4]
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
@@ -13,6 +14,8 @@ if p.state == 'ringing' then
   if redis.call('EXISTS', K.call(c)) == 1 then
     freed = free_ringing(c, a, now)
     redis.call('HSET', K.call(c), 'status', 'connected', 'agent', a, 'connected_at', now)
+    publish_call(c, 'connected', p.reserved_hotline, a, now, nil)
   end
+  publish_presence(a, now, 'system')
 end
 return reply({presence = hgetall(K.presence(a)), freed = freed})

@@ -19,4 +19,6 @@ redis.call('HSET', K.call(c), 'call_id', c, 'hotline', h, 'score', score, 'prior
   'enqueued_at', now, 'owner', owner, 'caller_masked', masked, 'status', 'waiting')
 redis.call('ZADD', K.waiting(h), score, c)
 redis.call('SADD', K.calls(), c)
-return reply({position = redis.call('ZRANK', K.waiting(h), c) + 1})
+local position = redis.call('ZRANK', K.waiting(h), c) + 1
+publish_call(c, 'queued', h, nil, now, {position = position, priority = tonumber(priority)})
+return reply({position = position})

@@ -1,13 +1,16 @@
--- presence(op, agent, now, arg): one agent's presence transitions, each a check-then-set done atomically.
+-- presence(op, agent, now, arg, by): one agent's presence transitions, each a check-then-set done atomically.
 -- ops: login(device) logout pause(reason) unpause set_wrap_up(until) end_wrap_up record_miss(max) reset_misses
 -- Guarantees: a ringing / on-call agent is never logged out, paused or moved to another device (AGENT_BUSY);
--- login, unpause and end_wrap_up publish agent_available; record_miss auto-pauses ("no_answer") at `max`.
-local op, a, now, arg = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- login, unpause and end_wrap_up publish agent_available; record_miss auto-pauses ("no_answer") at `max`;
+-- every change of state, device or pause reason publishes presence_changed (with `by`, the route that asked:
+-- "system" when empty; "auto-pause" for record_miss) in the same step. A no-op publishes nothing.
+local op, a, now, arg, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
 local key = K.presence(a)
 local busy = p.state == 'ringing' or p.state == 'on_call'
 local extra = {}
+local announce = false  -- publish agent_available (after presence_changed)
 
 local function invalid(what)
   return fail('INVALID_TRANSITION', {agent = a, state = p.state, op = what})
@@ -23,7 +26,7 @@ if op == 'login' then
   if p.state == 'logged_out' then
     redis.call('HSET', key, 'state', 'available', 'missed', 0, 'pause_reason', '', 'wrap_up_until', '',
       'idle_since', now)
-    publish_available(a, now)
+    announce = true
   end
 elseif op == 'logout' then
   if busy then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'log out'}) end
@@ -39,7 +42,7 @@ elseif op == 'unpause' then
   if p.state == 'paused' then
     redis.call('HSET', key, 'state', 'available', 'pause_reason', '', 'missed', 0, 'idle_since', now,
       'changed_at', now)
-    publish_available(a, now)
+    announce = true
   elseif p.state ~= 'available' then
     return invalid('unpause')
   end
@@ -51,7 +54,7 @@ elseif op == 'end_wrap_up' then
   -- harmless in any other state (a claim may already have ended an expired wrap-up)
   if p.state == 'wrap_up' then
     redis.call('HSET', key, 'state', 'available', 'wrap_up_until', '', 'changed_at', now)
-    publish_available(a, now)
+    announce = true
   end
 elseif op == 'record_miss' then
   local missed = redis.call('HINCRBY', key, 'missed', 1)
@@ -68,4 +71,11 @@ else
   return fail('BAD_OP', {op = op})
 end
 extra.presence = hgetall(key)
+local after = extra.presence
+if (after.state or 'logged_out') ~= p.state or (after.device or '') ~= (p.device or '')
+    or (after.pause_reason or '') ~= (p.pause_reason or '') then
+  if op == 'record_miss' then by = 'auto-pause' end
+  publish_presence(a, now, by)
+end
+if announce then publish_available(a, now) end
 return reply(extra)

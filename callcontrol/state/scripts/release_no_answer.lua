@@ -14,8 +14,9 @@ local auto_paused = max > 0 and missed >= max
 clear_reservation(a)
 if auto_paused then
   redis.call('HSET', key, 'state', 'paused', 'pause_reason', 'no_answer', 'changed_at', now)
+  publish_presence(a, now, 'auto-pause')
 else
   set_available(a, now, true)
 end
-local requeued = drop_agent_from_call(c, a)
+local requeued = drop_agent_from_call(c, a, now)
 return reply({presence = hgetall(key), missed = missed, auto_paused = auto_paused, requeued = requeued})

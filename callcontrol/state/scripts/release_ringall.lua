@@ -6,6 +6,6 @@ if redis.call('EXISTS', K.call(c)) == 0 then return reply({freed = {}, requeued 
 local freed = free_ringing(c, (not blank(winner)) and winner or nil, now)
 local requeued = false
 if redis.call('HGET', K.call(c), 'status') == 'offered' and redis.call('SCARD', K.call_agents(c)) == 0 then
-  requeued = requeue_call(c)
+  requeued = requeue_call(c, now)
 end
 return reply({freed = freed, requeued = requeued})

@@ -8,6 +8,6 @@ if call.status == 'connected' then return fail('CALL_NOT_WAITING', {call = c, st
 local freed = {}
 if call.status == 'offered' then
   freed = free_ringing(c, nil, now)
-  requeue_call(c)
+  requeue_call(c, now)
 end
 return reply({position = redis.call('ZRANK', K.waiting(call.hotline), c) + 1, freed = freed})

@@ -11,7 +11,7 @@ local removed = {}
 for _, a in ipairs(redis.call('SMEMBERS', K.agents())) do
   if not wanted[a] then
     local p = hgetall(K.presence(a))
-    if not blank(p.reserved_by) then drop_agent_from_call(p.reserved_by, a) end
+    if not blank(p.reserved_by) then drop_agent_from_call(p.reserved_by, a, now) end
     redis.call('DEL', K.agent(a), K.presence(a))
     redis.call('SREM', K.agents(), a)
     removed[#removed + 1] = a
@@ -39,6 +39,7 @@ for _, r in ipairs(records) do
   elseif not blank(p.device) and r[p.device] == '' and p.state ~= 'ringing' and p.state ~= 'on_call' then
     redis.call('HSET', K.presence(a), 'state', 'logged_out', 'device', '', 'pause_reason', '',
       'wrap_up_until', '', 'changed_at', now)
+    publish_presence(a, now, 'system')
   end
 end
 table.sort(added)

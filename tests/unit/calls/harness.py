@@ -12,9 +12,9 @@ from fakes import FakeAri
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import Backoff, EventStream
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.dispatcher import CallDispatcher, CallHandler
 from callcontrol.calls.session import CallSession
+from callcontrol.clock import Clock
 
 
 async def eventually(predicate: Callable[[], object], timeout: float = 1.0, message: str = "") -> None:

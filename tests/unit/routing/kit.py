@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from callcontrol.ari.errors import AriError
 from callcontrol.ari.models import Bridge, CallerId, Channel
-from callcontrol.calls.clock import Clock
 from callcontrol.calls.session import CallSession
+from callcontrol.clock import Clock
 from callcontrol.routing.dialer import Leg, LegResult
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.hotlines import HotlineRouting
@@ -106,7 +106,7 @@ def make_router(
     layer: StateLayer, redis, dialer: StubDialer, ari: StubAri, hours: HotlineHours | None = None, **settings
 ) -> tuple[HotlineRouter, Distributor]:
     hotlines = {HOTLINE: HotlineRouting(id=HOTLINE, **settings)}
-    distributor = Distributor(layer, redis, hotlines, INSTANCE)
+    distributor = Distributor(layer, hotlines, INSTANCE)
     router = HotlineRouter(
         ari=ari,  # type: ignore[arg-type]
         state=layer,

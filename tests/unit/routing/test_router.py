@@ -68,3 +68,22 @@ async def test_given_trigger_time_when_distributor_claims_then_offer_carries_it_
     await distributor.offer_now(HOTLINE, triggered_at=42.0)
     offer = inbox.get_nowait()
     assert isinstance(offer, Offer) and offer.triggered_at == 42.0 and offer.claim.agent_ids == ("alice",)
+
+
+async def test_given_waiting_call_when_an_agent_logs_in_elsewhere_then_the_distributor_offers_it_at_once(state):
+    """An agent becoming free anywhere (here: a login published on the state events channel) is offered the
+    longest-waiting citizen of our instance without polling."""
+    layer, redis = state
+    await staff(layer, "alice", logged_in=False)
+    _router, distributor = make_router(layer, redis, StubDialer({}), StubAri())
+    await layer.queues.enqueue("c7", HOTLINE, owner=INSTANCE)
+    inbox = distributor.register("c7", HOTLINE)
+    listening = asyncio.create_task(distributor.run())
+    try:
+        await asyncio.sleep(0.05)  # subscribed (the first Resubscribed sweep found no free agent)
+        assert inbox.empty()
+        await layer.agents.login("alice", Device.SOFTPHONE)
+        offer = await asyncio.wait_for(inbox.get(), 2)
+        assert offer.claim.call_id == "c7" and offer.claim.agent_ids == ("alice",)
+    finally:
+        listening.cancel()
