@@ -36,7 +36,8 @@ def e164(value: str, *, what: str = "phone number", example: str = "+33556000000
         raise ValueError(f"{value!r} is not a phone number in E.164 form (the {what}, e.g. {example})") from None
     ok = phonenumbers.is_valid_number(parsed) if valid else phonenumbers.is_possible_number(parsed)
     if not ok:
-        raise ValueError(f"{value!r} is not a {'valid' if valid else 'possible'} {what} (check its length; e.g. {example})")
+        kind = "valid" if valid else "possible"
+        raise ValueError(f"{value!r} is not a {kind} {what} (check its length; e.g. {example})")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
