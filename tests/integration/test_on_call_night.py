@@ -3,6 +3,7 @@ hotline: the flow (config/flows/main.yaml, closed) rings the on-call number as t
 
 from __future__ import annotations
 
+import pytest
 from sipp import dtmf_plan
 
 NIGHT = "2026-11-22T23:00"  # a Sunday night: the town hall is closed
@@ -47,3 +48,21 @@ def test_given_night_and_on_call_phone_does_not_answer_when_citizen_presses_9_th
     path = [line["step"] for line in app.events("call_step")]
     assert path.index("queue:unavailable") < path.index("transfer:no_answer") < path.index("flow:voicemail"), path
     assert not citizen.received("BYE"), f"the citizen was hung up on instead of recorded\n{citizen.describe()}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="calls/session.py transfer() plays nothing to the citizen while the number rings (25 s without RTP, "
+    "measured): it needs ringback (POST /channels/{id}/ring) or music until the far end answers. Remove this "
+    "marker with that fix.",
+)
+def test_given_night_and_on_call_phone_rings_when_citizen_waits_then_citizen_hears_ringback(people, apps):
+    """While the app's transfer rings the on-call phone the citizen hears ringback or music, never dead air."""
+    apps.start(clock=NIGHT)
+    carrier = people.carrier(mode="ring")
+    citizen = people.citizen(CITIZEN, dtmf=PRESS_9, hangup_after=60)
+
+    carrier.wait_until(lambda: carrier.received("CANCEL"), 45, "the on-call phone rang out")
+    rang_at, rang_out_at = carrier.received("INVITE")[0].at, carrier.received("CANCEL")[0].at
+    gap, gap_at = citizen.rtp_stats.longest_gap(rang_at + 0.5, rang_out_at, sound=True)
+    assert gap <= 4.0, f"{gap:.1f} s of silence from {gap_at - rang_at:.1f} s into the ringing\n{citizen.describe()}"
