@@ -3,7 +3,6 @@ hotline: the flow (config/flows/main.yaml, closed) rings the on-call number as t
 
 from __future__ import annotations
 
-import pytest
 from sipp import dtmf_plan
 
 NIGHT = "2026-11-22T23:00"  # a Sunday night: the town hall is closed
@@ -50,12 +49,6 @@ def test_given_night_and_on_call_phone_does_not_answer_when_citizen_presses_9_th
     assert not citizen.received("BYE"), f"the citizen was hung up on instead of recorded\n{citizen.describe()}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calls/session.py transfer() plays nothing to the citizen while the number rings (25 s without RTP, "
-    "measured): it needs ringback (POST /channels/{id}/ring) or music until the far end answers. Remove this "
-    "marker with that fix.",
-)
 def test_given_night_and_on_call_phone_rings_when_citizen_waits_then_citizen_hears_ringback(people, apps):
     """While the app's transfer rings the on-call phone the citizen hears ringback or music, never dead air."""
     apps.start(clock=NIGHT)
