@@ -81,9 +81,7 @@ class DialOutPolicy:
         if parsed.country_code != phonenumbers.country_code_for_region(self.region) and not self.international:
             return DialOut(False, e164, "international")
         kind = _TYPE_NAMES.get(phonenumbers.number_type(parsed), "unknown")
-        allowed = kind in self.allow or (
-            kind == "fixed_line_or_mobile" and bool({"fixed_line", "mobile"} & self.allow)
-        )
+        allowed = kind in self.allow or (kind == "fixed_line_or_mobile" and bool({"fixed_line", "mobile"} & self.allow))
         return DialOut(allowed, e164, kind if allowed else f"type_{kind}")
 
 
