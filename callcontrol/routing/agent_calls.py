@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriError, quietly
+from callcontrol.ari.errors import AriError, ResourceGone, quietly
 from callcontrol.ari.models import ChannelDestroyed, ChannelHangupRequest, Event, StasisStart
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.legs import AGENT_LEG, TRANSFER_LEG, PublicIdentity, is_leg_of, leg_args, new_leg_id
@@ -168,7 +168,12 @@ class AgentCalls:
         """Show `agent` on_call for this call until it ends. False when she is busy (ringing, on a call). Redis
         away: the call goes on unmarked (a phone must work), said in the log."""
         try:
-            await self._state.agents.begin_own_call(agent.id, call.call_id)
+            try:
+                await self._state.agents.begin_own_call(agent.id, call.call_id)
+            except AgentBusy:
+                if not await self._heal_stale_mark(agent.id):
+                    raise
+                await self._state.agents.begin_own_call(agent.id, call.call_id)
         except AgentBusy:
             if refuse_busy:
                 return False
@@ -178,6 +183,21 @@ class AgentCalls:
             log.warning("own_call_mark_failed", agent=agent.id, error=str(exc) or type(exc).__name__)
             return True
         call.on_cleanup(lambda: self._unmark(agent.id, call.call_id))
+        return True
+
+    async def _heal_stale_mark(self, agent_id: str) -> bool:
+        """An own call whose channel no longer exists (every instance stopped during it) keeps its agents
+        on_call: release that mark. True when one was released."""
+        stale = await self._state.agents.own_call_of(agent_id)
+        if stale is None:
+            return False
+        try:
+            await self._ari.channel(stale)
+            return False  # that call is still up: she really is on the phone
+        except ResourceGone:
+            pass
+        log.info("own_call_stale_mark_released", agent=agent_id, stale_call=stale)
+        await self._state.agents.end_own_call(agent_id, stale)
         return True
 
     async def _unmark(self, agent_id: str, call_id: str) -> None:

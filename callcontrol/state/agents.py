@@ -148,3 +148,9 @@ class Agents:
             if phone is not None and (phone.decode() if isinstance(phone, bytes) else phone) == extension:
                 return await self.get_record(agent_id)
         return None
+
+    async def own_call_of(self, agent_id: str) -> str | None:
+        """The own call an agent is marked on_call for (None when none)."""
+        value = await self._store.redis.hget(self._keys.presence(agent_id), "own_call")
+        text = value.decode() if isinstance(value, bytes) else value
+        return text or None

@@ -33,8 +33,11 @@ class PhoneAri(StubAri):
         super().__init__()
         self.online = online if online is not None else {"1002": []}  # extension -> its channels
         self.session: CallSession | None = None
+        self.gone: set[str] = set()  # channels that no longer exist
 
     async def channel(self, channel_id: str) -> Channel:
+        if channel_id in self.gone:
+            raise ResourceGone(404, "Channel not found", "GET", f"/channels/{channel_id}")
         return Channel(id=channel_id, name="PJSIP/1001-00000003", state="Ring")
 
     async def request(self, method: str, path: str, **_kw):
@@ -178,3 +181,21 @@ async def test_outside_number_leaves_with_the_public_identity_and_premium_rate_i
     assert not ari.named("originate")
     assert ("play", "c1", "sound:callcontrol/dial-out-refused") in ari.calls
     assert "899123456" not in str(call.path) and "899123456" not in str(call.facts)
+
+
+async def test_a_mark_left_by_a_call_that_no_longer_exists_is_released_and_the_colleague_rings(state) -> None:
+    """bruno still marked on_call for a call whose channel is gone (every instance stopped during it): that mark
+    is released and he rings, instead of being "busy" forever."""
+    layer, _redis = state
+    await layer.agents.sync_agents(DIRECTORY)
+    await layer.agents.begin_own_call("bruno", "vanished-call")
+    ari = PhoneAri()
+    ari.gone.add("vanished-call")
+    call = agent_call(ari, "1002")
+    task = asyncio.create_task(agent_calls(layer, ari).handle(call))
+    await eventually(lambda: ari.named("originate"))
+    assert await layer.agents.own_call_of("bruno") == "c1"
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await call.cleanup()
+    assert await layer.agents.own_call_of("bruno") is None
