@@ -111,14 +111,18 @@ def test_given_carrier_when_1001_dials_a_citizen_mobile_then_only_the_public_ide
 def test_given_softphone_when_dialling_premium_rate_unknown_feature_or_unregistered_colleague_then_prompt_then_bye(
     people, apps, redis_url
 ):
-    """0899 (premium rate), *99 (no such feature), 1999 (nobody's extension) and 1003 (not registered): each gets
-    a spoken prompt (audio received) then a BYE; none is declined (603) and nothing reaches the carrier."""
+    """0899 (premium rate), +49 (international), *99 (no such feature), 1999 (nobody's extension) and 1003 (not
+    registered): each gets a spoken prompt (audio received) then a BYE; none is declined (603) and nothing reaches
+    the carrier."""
     config = apps.config(config_files())
     app = apps.start(config_dir=config)
     carrier = people.carrier(answer_after=0.3)
     people.unregister("1003")  # no stale contact from an earlier run
 
-    calls = {called: dial(people, "1001", called, hangup_after=30) for called in ("0899123456", "*99", "1999", "1003")}
+    calls = {
+        called: dial(people, "1001", called, hangup_after=30)
+        for called in ("0899123456", "+4930123456", "*99", "1999", "1003")
+    }
     for called, phone in calls.items():
         assert phone.wait(20) == 0, f"{called}: {phone.describe()}"
         assert phone.received("BYE"), f"{called}: {phone.describe()}"
@@ -126,7 +130,8 @@ def test_given_softphone_when_dialling_premium_rate_unknown_feature_or_unregiste
         never_declined(phone)
     assert not carrier.received("INVITE"), carrier.describe()
     reasons = sorted(line["reason"] for line in app.events("call_step", step="own_call:refused"))
-    assert reasons == ["colleague_offline", "dial_out_refused", "unknown_number"], reasons
+    assert reasons == ["colleague_offline", "dial_out_refused", "dial_out_refused", "unknown_number"], reasons
     assert app.events("call_unexpected", kind="feature")  # *99: the unserved prompt, and the log says why
-    refused = app.events("call_step", step="own_call:dial_out_refused")[0]
-    assert refused["reason"] == "type_premium_rate" and "899123456" not in refused["number"], refused
+    refused = {line["reason"]: line["number"] for line in app.events("call_step", step="own_call:dial_out_refused")}
+    assert sorted(refused) == ["international", "type_premium_rate"], refused
+    assert "899123456" not in str(refused) and "30123456" not in str(refused), refused
