@@ -23,6 +23,8 @@ from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
+from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
+from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.router import HotlineRouter
@@ -71,6 +73,20 @@ def unserved_handler(sound: str = "callcontrol/service-unavailable") -> CallHand
         await call.hangup("normal")
 
     return handle
+
+
+def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: PublicIdentity) -> AgentCalls:
+    """The agents' own calls from their softphones: colleagues, and citizens within the dial-out allow-list."""
+    settings = config.settings
+    policy = DialOutPolicy.build(
+        settings.city.country,
+        settings.dial_out.allow,
+        international=settings.dial_out.international,
+        numbers=(*settings.dial_out.numbers, *settings.city.transfer_allow),
+        short_numbers=settings.dial_out.short_numbers,
+    )
+    ring_timeout = settings.dial_out.ring_timeout
+    return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
 
 
 def journal_hook(state: StateLayer, salt: str, region: str) -> CallEndHook:
@@ -177,6 +193,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             hours=ScheduleHours(config.flows.schedules, closures, clock.now),
         )
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
+        dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
         log.info(

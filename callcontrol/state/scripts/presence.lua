@@ -4,6 +4,10 @@
 -- login, unpause and end_wrap_up publish agent_available; record_miss auto-pauses ("no_answer") at `max`;
 -- every change of state, device or pause reason publishes presence_changed (with `by`, the route that asked:
 -- "system" when empty; "auto-pause" for record_miss) in the same step. A no-op publishes nothing.
+-- An agent's own call (routing/agent_calls.py): own_call_begin(call) shows her on_call (so no hotline call is
+-- offered on top; AGENT_BUSY when ringing or already on a call), remembering the state she was in;
+-- own_call_end(call) puts that state back (available publishes agent_available; an expired wrap-up becomes
+-- available); it is a no-op unless her own call is that call.
 local op, a, now, arg, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
@@ -16,7 +20,23 @@ local function invalid(what)
   return fail('INVALID_TRANSITION', {agent = a, state = p.state, op = what})
 end
 
-if op == 'login' then
+if op == 'own_call_begin' then
+  if blank(arg) then return fail('BAD_OP', {op = op}) end
+  if busy then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'place a call'}) end
+  redis.call('HSET', key, 'state', 'on_call', 'own_call', arg, 'own_call_prev', p.state, 'changed_at', now)
+elseif op == 'own_call_end' then
+  if blank(arg) or p.own_call ~= arg then
+    extra.presence = hgetall(key)
+    return reply(extra)
+  end
+  local prev = blank(p.own_call_prev) and 'logged_out' or p.own_call_prev
+  if prev == 'wrap_up' and (tonumber(p.wrap_up_until) or 0) <= tonumber(now) then prev = 'available' end
+  redis.call('HSET', key, 'state', prev, 'own_call', '', 'own_call_prev', '', 'changed_at', now)
+  if prev == 'available' then
+    redis.call('HSET', key, 'wrap_up_until', '', 'idle_since', now)
+    announce = true
+  end
+elseif op == 'login' then
   local endpoint = redis.call('HGET', K.agent(a), arg)
   if (arg ~= 'softphone' and arg ~= 'mobile') or blank(endpoint) then
     return fail('DEVICE_NOT_CONFIGURED', {agent = a, device = arg})
