@@ -126,7 +126,8 @@ class HotlineRouter:
         members = [agent for agent, _penalty in await self._state.agents.members(hotline_id)]
         if not members:
             return False
-        return any(s.status in _REACHABLE for s in await self._state.agents.states(members))
+        # a softphone that is not registered does not count: nobody could answer there
+        return any(s.status in _REACHABLE and s.reachable for s in await self._state.agents.states(members))
 
 
 def _state_unavailable(hotline_id: str, exc: Exception) -> str:
