@@ -15,7 +15,6 @@ import structlog
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
-from callcontrol.ari.models import EndpointStateChange, Event
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
 from callcontrol.calls.legs import PublicIdentity
 from callcontrol.calls.outcome import FinishedCall, journal_entry
@@ -26,7 +25,7 @@ from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
-from callcontrol.routing.endpoints import AriReachability, EndpointWatcher
+from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.state.layer import StateLayer
 
@@ -179,17 +178,15 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             hours=ScheduleHours(config.flows.schedules, closures, clock.now),
             reach=AriReachability(ari),
         )
-        endpoints = EndpointWatcher(ari, state, config.agents)
-
-        async def on_event(event: Event) -> None:
-            if isinstance(event, EndpointStateChange):
-                await endpoints.on_event(event)
-            else:
-                await dispatcher.on_event(event)
-
-        async def on_connect() -> None:
-            await dispatcher.reconcile()  # the calls first (adoption must not wait), then the softphones
-            await endpoints.on_connect()
+        # The softphones' registrations are followed on an application of their own: subscribed to the PJSIP
+        # endpoints, an application also gets every event of their channels, which would reach each call twice.
+        endpoint_app = f"{settings.ari.app}{ENDPOINTS_APP_SUFFIX}"
+        endpoints = EndpointWatcher(
+            AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app),
+            state,
+            config.agents,
+        )
+        endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
 
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         for entry in config.flows.entries:
@@ -212,7 +209,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(heartbeat(state, instance_id)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
-                    tg.create_task(events.run(on_event, on_connect=on_connect)),
+                    tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
+                    tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                 ]
                 await stop.wait()
                 log.info("callcontrol_stopping", active_calls=len(dispatcher.active_calls))

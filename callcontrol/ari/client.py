@@ -93,6 +93,11 @@ class AriClient:
         """Subscribe our application to an event source ("endpoint:PJSIP": every PJSIP endpoint's state)."""
         await self.request("POST", f"/applications/{self.app}/subscription", params={"eventSource": event_source})
 
+    async def only_events(self, types: Sequence[str]) -> None:
+        """Asterisk sends our application only events of these types (PUT /applications/{app}/eventFilter)."""
+        body = {"allowed": [{"type": t} for t in types], "disallowed": []}
+        await self.request("PUT", f"/applications/{self.app}/eventFilter", body=body)
+
     # ------------------------------------------------------------------------------------------------ endpoints
 
     async def endpoints(self, technology: str) -> list[Endpoint]:

@@ -1,8 +1,12 @@
 """Softphone reachability from Asterisk: is each agent's PJSIP endpoint registered (ARI endpoint state)?
 
 `EndpointWatcher` keeps every agent's `softphone_reachable` flag in Redis presence up to date: at each ARI
-(re)connection it subscribes our application to every PJSIP endpoint and reads their states; then each
-EndpointStateChange updates the flag at once. An unreachable softphone is never offered a call and does not count
+(re)connection it subscribes its application to every PJSIP endpoint and reads their states; then each
+EndpointStateChange updates the flag at once. It runs on an ARI application of its own (`<app>-endpoints`, its own
+websocket): Asterisk forwards to an application subscribed to an endpoint every event of that endpoint's channels
+too (measured on Asterisk 22: ChannelDestroyed, ChannelHangupRequest... twice for a leg in our Stasis app), so on
+the calls' application every agent leg and every citizen would get each event twice. An event filter keeps only
+EndpointStateChange on that websocket. An unreachable softphone is never offered a call and does not count
 as someone who could answer; registered again, it counts at once (the state script publishes agent_available).
 `AriReachability` answers the presence use cases' Reachability port (agents/reachability.py) over ARI.
 """
@@ -23,6 +27,7 @@ from callcontrol.state.models import AgentRecord, Device
 log = structlog.get_logger("callcontrol.routing")
 
 TECHNOLOGY = "PJSIP"
+ENDPOINTS_APP_SUFFIX = "-endpoints"  # the watcher's ARI application: "<app>-endpoints"
 _REGISTERED = {"online": True, "offline": False}  # "unknown": cannot tell
 
 
@@ -58,6 +63,10 @@ class EndpointWatcher:
         """At each ARI (re)connection: subscribe to the PJSIP endpoints, then set every softphone's flag."""
         if not self._agents_by_softphone:
             return
+        try:
+            await self._ari.only_events(["EndpointStateChange"])
+        except AriError as exc:  # an Asterisk without event filters: the other events are only ignored here
+            log.info("endpoint_event_filter_unavailable", error=exc.message)
         try:
             await self._ari.subscribe(f"endpoint:{TECHNOLOGY}")
             listed = {e.resource: e for e in await self._ari.endpoints(TECHNOLOGY)}

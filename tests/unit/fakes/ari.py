@@ -70,6 +70,7 @@ class FakeAri:
     requests: list[RecordedRequest] = field(default_factory=list)
     endpoints: dict[str, str] = field(default_factory=dict)  # PJSIP resource -> state ("online", "offline")
     subscriptions: list[str] = field(default_factory=list)  # event sources our app subscribed to
+    event_filter: Any = None  # the last PUT /applications/{app}/eventFilter body
     websockets: list[web.WebSocketResponse] = field(default_factory=list)
     connections: int = 0  # websockets accepted so far
     port: int = 0
@@ -313,6 +314,9 @@ class FakeAri:
                 return _json(200, self.endpoint_json(resource))
             case ("GET", "endpoints", "PJSIP", _resource):
                 return _json(404, {"message": "Endpoint not found"})
+            case ("PUT", "applications", app, "eventFilter") if app == self.app:
+                self.event_filter = req.body
+                return _json(200, {"name": app, "events_allowed": (req.body or {}).get("allowed", [])})
             case ("POST", "applications", app, "subscription") if app == self.app:
                 self.subscriptions.append(req.query.get("eventSource", ""))
                 return _json(200, {"name": app, "endpoint_ids": []})

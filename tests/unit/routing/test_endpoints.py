@@ -44,6 +44,7 @@ async def test_at_connection_every_softphone_gets_its_reachability_and_endpoints
     await layer.agents.login("bruno", Device.SOFTPHONE)
     await EndpointWatcher(client, layer, AGENTS).on_connect()
     assert fake_ari.subscriptions == ["endpoint:PJSIP"]
+    assert fake_ari.event_filter == {"allowed": [{"type": "EndpointStateChange"}], "disallowed": []}
     assert (await layer.agents.get_state("alice")).reachable
     assert not (await layer.agents.get_state("bruno")).reachable
 
