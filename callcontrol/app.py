@@ -27,6 +27,7 @@ from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.state.layer import StateLayer
 
@@ -191,7 +192,18 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             instance_id=instance_id,
             clock=clock,
             hours=ScheduleHours(config.flows.schedules, closures, clock.now),
+            reach=AriReachability(ari),
         )
+        # The softphones' registrations are followed on an application of their own: subscribed to the PJSIP
+        # endpoints, an application also gets every event of their channels, which would reach each call twice.
+        endpoint_app = f"{settings.ari.app}{ENDPOINTS_APP_SUFFIX}"
+        endpoints = EndpointWatcher(
+            AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app),
+            state,
+            config.agents,
+        )
+        endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
+
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
         for entry in config.flows.entries:
@@ -215,6 +227,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
+                    tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                 ]
                 await stop.wait()
                 log.info("callcontrol_stopping", active_calls=len(dispatcher.active_calls))

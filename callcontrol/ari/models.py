@@ -114,6 +114,26 @@ class LiveRecording:
         return ident if kind == "channel" else None
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint as ARI describes it: state is "online" (a PJSIP endpoint: at least one contact registered),
+    "offline" or "unknown"."""
+
+    technology: str
+    resource: str
+    state: str = "unknown"
+    channel_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Endpoint:
+        return cls(
+            technology=str(data.get("technology", "")),
+            resource=str(data.get("resource", "")),
+            state=str(data.get("state") or "unknown"),
+            channel_ids=tuple(str(c) for c in data.get("channel_ids") or ()),
+        )
+
+
 # ---------------------------------------------------------------------------------------------------- events
 
 
@@ -255,6 +275,13 @@ class ApplicationReplaced(Event):
     pass
 
 
+@dataclass(frozen=True)
+class EndpointStateChange(Event):
+    """An endpoint the application subscribed to went online / offline (a softphone registered or lapsed)."""
+
+    endpoint: Endpoint = field(default_factory=lambda: Endpoint("", ""))
+
+
 def _channel(d: dict[str, Any]) -> dict[str, Any]:
     return {"channel": Channel.parse(d.get("channel") or {})}
 
@@ -309,6 +336,7 @@ _PARSERS: dict[str, tuple[type[Event], Any]] = {
         },
     ),
     "ApplicationReplaced": (ApplicationReplaced, lambda d: {}),
+    "EndpointStateChange": (EndpointStateChange, lambda d: {"endpoint": Endpoint.parse(d.get("endpoint") or {})}),
 }
 
 

@@ -123,6 +123,14 @@ class Agents:
         reply = await self._op("record_miss", agent_id, now, max_misses)
         return int(reply["presence"]["missed"])
 
+    async def set_reachable(
+        self, agent_id: str, device: Device | str, reachable: bool, *, now: float | None = None
+    ) -> bool:
+        """Whether `device` answers at all (a softphone: registered to Asterisk). An unreachable device is never
+        offered a call; becoming reachable while free there publishes agent_available. True when it changed."""
+        arg = f"{Device(device).value}={1 if reachable else 0}"
+        return bool((await self._op("set_reachable", agent_id, now, arg))["changed"])
+
     async def reset_misses(self, agent_id: str, *, now: float | None = None) -> AgentState:
         return self._state(agent_id, await self._op("reset_misses", agent_id, now))
 

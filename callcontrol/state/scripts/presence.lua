@@ -1,5 +1,7 @@
 -- presence(op, agent, now, arg, by): one agent's presence transitions, each a check-then-set done atomically.
 -- ops: login(device) logout pause(reason) unpause set_wrap_up(until) end_wrap_up record_miss(max) reset_misses
+--      set_reachable("softphone=1" / "softphone=0"): whether that device answers at all (ARI endpoint state)
+--      own_call_begin(call) own_call_end(call): an agent's own call (colleague, dial-out)
 -- Guarantees: a ringing / on-call agent is never logged out, paused or moved to another device (AGENT_BUSY);
 -- login, unpause and end_wrap_up publish agent_available; record_miss auto-pauses ("no_answer") at `max`;
 -- every change of state, device or pause reason publishes presence_changed (with `by`, the route that asked:
@@ -8,6 +10,9 @@
 -- offered on top; AGENT_BUSY when ringing or already on a call), remembering the state she was in;
 -- own_call_end(call) puts that state back (available publishes agent_available; an expired wrap-up becomes
 -- available); it is a no-op unless her own call is that call.
+-- set_reachable only sets `<device>_reachable`; a device becoming reachable while the agent is free on it
+-- publishes agent_available (the longest waiting citizen is offered to her at once). An unreachable device is
+-- never free (is_free), whatever the state.
 local op, a, now, arg, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
@@ -84,6 +89,16 @@ elseif op == 'record_miss' then
     redis.call('HSET', key, 'state', 'paused', 'pause_reason', 'no_answer', 'wrap_up_until', '',
       'changed_at', now)
     extra.auto_paused = true
+  end
+elseif op == 'set_reachable' then
+  local device, flag = string.match(arg or '', '^(%a+)=([01])$')
+  if device ~= 'softphone' and device ~= 'mobile' then return fail('DEVICE_NOT_CONFIGURED', {agent = a, device = arg}) end
+  local field = device .. '_reachable'
+  extra.changed = (p[field] or '') ~= flag
+  if extra.changed then
+    redis.call('HSET', key, field, flag)
+    p[field] = flag
+    announce = flag == '1' and p.device == device and is_free(p, now)
   end
 elseif op == 'reset_misses' then
   redis.call('HSET', key, 'missed', 0)

@@ -87,13 +87,15 @@ class StubDialer:
         self.delay = delay
         self.delays: dict[str, float] = {}  # per agent, overrides `delay`
         self.rung: list[tuple[str, float]] = []  # (agent, loop time)
+        self.answered: set[str] = set()  # agents whose phone answers without accepting (a mobile's voicemail)
 
     async def ring(self, call, agent: AgentRecord, device, hotline, on_dialled=None) -> Leg:
         self.rung.append((agent.id, asyncio.get_running_loop().time()))
         if on_dialled is not None:
             on_dialled(agent.id)
         await asyncio.sleep(self.delays.get(agent.id, self.delay))
-        return Leg(agent.id, f"leg-{agent.id}", device, self.results.get(agent.id, LegResult.ACCEPTED))
+        result = self.results.get(agent.id, LegResult.ACCEPTED)
+        return Leg(agent.id, f"leg-{agent.id}", device, result, answered=agent.id in self.answered)
 
 
 async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:
@@ -103,7 +105,13 @@ async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> N
 
 
 def make_router(
-    layer: StateLayer, redis, dialer: StubDialer, ari: StubAri, hours: HotlineHours | None = None, **settings
+    layer: StateLayer,
+    redis,
+    dialer: StubDialer,
+    ari: StubAri,
+    hours: HotlineHours | None = None,
+    reach=None,
+    **settings,
 ) -> tuple[HotlineRouter, Distributor]:
     hotlines = {HOTLINE: HotlineRouting(id=HOTLINE, **settings)}
     distributor = Distributor(layer, hotlines, INSTANCE)
@@ -116,6 +124,7 @@ def make_router(
         instance_id=INSTANCE,
         clock=Clock(zone=ZoneInfo("Europe/Paris")),
         hours=hours,
+        reach=reach,
     )
     return router, distributor
 
