@@ -18,7 +18,7 @@ from callcontrol.ari.errors import (
     PlaybackGone,
     ResourceGone,
 )
-from callcontrol.ari.models import Bridge, Channel, Endpoint, LiveRecording
+from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording
 
 _GONE_BY_RESOURCE: dict[str, type[ResourceGone]] = {
     "channels": ChannelGone,

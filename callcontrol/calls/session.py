@@ -15,7 +15,6 @@ from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriUnavailable, BadRequest, ChannelGone, NotInStasis, quietly
 from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import (
-    Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
     Event,
@@ -24,6 +23,7 @@ from callcontrol.ari.models import (
     RecordingFinished,
     StasisStart,
 )
+from callcontrol.ari.resources import Channel
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.legs import TRANSFER_LEG, PublicIdentity, leg_args, new_leg_id
 from callcontrol.calls.mailbox import Mailbox
@@ -32,6 +32,7 @@ from callcontrol.calls.port import END_EVENTS, PathStep, RecordingResult, channe
 from callcontrol.clock import Clock
 
 log = structlog.get_logger("callcontrol.calls")
+
 
 class CallSession:
     """The call task's handle on its citizen channel. Implements calls.port.CallPort and RoutedCall."""

@@ -20,7 +20,8 @@ import structlog
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, ResourceGone
-from callcontrol.ari.models import Endpoint, EndpointStateChange, Event
+from callcontrol.ari.models import EndpointStateChange, Event
+from callcontrol.ari.resources import Endpoint
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentRecord, Device
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from callcontrol.ari.errors import AriError
-from callcontrol.ari.models import Bridge, CallerId, Channel
+from callcontrol.ari.resources import Bridge, CallerId, Channel
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
 from callcontrol.routing.dialer import Leg, LegResult
@@ -149,5 +149,3 @@ async def staff(layer: StateLayer, *ids: str, logged_in: bool = True) -> None:
     for a in ids if logged_in else ():
         await layer.agents.login(a, Device.SOFTPHONE)
         await asyncio.sleep(0.002)  # distinct idle_since
-
-

@@ -6,7 +6,8 @@ import asyncio
 from zoneinfo import ZoneInfo
 
 from callcontrol.ari.errors import ResourceGone
-from callcontrol.ari.models import Channel, ChannelDestroyed, Playback, PlaybackFinished, StasisStart
+from callcontrol.ari.models import ChannelDestroyed, PlaybackFinished, StasisStart
+from callcontrol.ari.resources import Channel, Playback
 from callcontrol.calls.legs import PublicIdentity
 from callcontrol.calls.outcome import Ending, Outcome, decide
 from callcontrol.calls.session import CallSession

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from callcontrol.ari.models import Channel, ChannelDestroyed
+from callcontrol.ari.models import ChannelDestroyed
+from callcontrol.ari.resources import Channel
 from callcontrol.routing.dialer import LegResult
 from callcontrol.state import AgentRecord, Device
 from callcontrol.state.models import AgentStatus
@@ -32,10 +33,12 @@ async def test_given_voicemail_answers_for_a_mobile_when_the_citizen_waits_then_
 ):
     """The voicemail mobile rings once for this citizen (no loop to auto-pause); the next agent gets the call."""
     layer, redis = state
-    await layer.agents.sync_agents([
-        AgentRecord(id="damien", name="Damien", mobile="+33612000001", hotlines={HOTLINE: 0}),
-        AgentRecord(id="alice", name="Alice", softphone="1001", hotlines={HOTLINE: 0}),
-    ])
+    await layer.agents.sync_agents(
+        [
+            AgentRecord(id="damien", name="Damien", mobile="+33612000001", hotlines={HOTLINE: 0}),
+            AgentRecord(id="alice", name="Alice", softphone="1001", hotlines={HOTLINE: 0}),
+        ]
+    )
     await layer.agents.login("damien", Device.MOBILE)
     ari = StubAri()
     dialer = StubDialer({"damien": LegResult.NO_ANSWER}, delay=2.0)
