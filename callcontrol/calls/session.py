@@ -121,10 +121,9 @@ class CallSession:
 
     def attach_leg(self, channel_id: str) -> None:
         """A leg of this call: its events come here (through the dispatcher), and it is hung up at the end."""
-        if self._own_channel is not None:
+        self.own_channel(channel_id)
+        if self._own_channel is not None:  # the dispatcher: route the leg's events here
             self._own_channel(channel_id, self)
-        else:
-            self.own_channel(channel_id)
         self.on_cleanup(lambda: quietly(self._ari.hangup(channel_id)))
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:
