@@ -84,10 +84,11 @@ def agent_cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*argv, "agent", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=20)
 
 
-def test_given_agent_logged_in_when_redis_restarts_then_agent_is_still_logged_in(apps, redis_url):
+def test_given_agent_logged_in_when_redis_restarts_then_agent_is_still_logged_in(apps, people, redis_url):
     """Redis restarted by scripts/redis (AOF, appendfsync everysec): the agent logged in before is still
     available after, with no callcontrol restart."""
     app = apps.start()  # writes the agent directory to Redis
+    people.agent("1001")  # her softphone is registered: a login is accepted only then
     login = agent_cli(redis_url, "login", "alice")
     assert login.returncode == 0 and "available" in login.stdout, login.stdout + login.stderr
     app.stop()
