@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import holidays
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from callcontrol import numbers
 from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues, read_text
 
 SETTINGS_FILE = "callcontrol.yaml"
@@ -71,15 +70,7 @@ class CitySettings(_Section):
     @field_validator("public_number", "agents_line")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            parsed = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            raise ValueError(f"{value!r} is not a phone number in E.164 form (e.g. +33556000000)") from None
-        if not phonenumbers.is_valid_number(parsed):
-            raise ValueError(f"{value!r} is not a valid number (check its length; E.164, e.g. +33556000000)")
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return None if value is None else numbers.e164(value, valid=True)
 
 
 class AriSettings(_Section):
@@ -140,14 +131,6 @@ class Settings(_Section):
     instance: InstanceSettings = InstanceSettings()
 
 
-@dataclass(frozen=True)
-class Config:
-    """Everything callcontrol reads at start-up, validated as a whole."""
-
-    directory: Path
-    settings: Settings
-
-
 def read_secrets_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines (the untracked .secrets.env); comments and blank lines ignored."""
     values: dict[str, str] = {}
@@ -201,10 +184,3 @@ def _as_mapping(doc: YamlDoc) -> dict[str, Any]:
     if not isinstance(doc.data, dict):
         raise ConfigError([ConfigIssue(doc.file, 1, "", "expected a mapping of sections (city:, ari:, ...)")])
     return doc.data
-
-
-def load_config(directory: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate the whole configuration directory; raise ConfigError listing every problem."""
-    env = dict(os.environ if env is None else env)
-    settings = load_settings(directory, env)
-    return Config(directory=directory, settings=settings)

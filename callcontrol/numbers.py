@@ -27,6 +27,20 @@ def normalise(raw: str | None, region: str = "FR") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def e164(value: str, *, what: str = "phone number", example: str = "+33556000000", valid: bool = False) -> str:
+    """`value` in E.164, for configuration: ValueError with a message a clerk can act on otherwise.
+    valid=True also checks the number is assigned in its plan (not only of a possible length)."""
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{value!r} is not a phone number in E.164 form (the {what}, e.g. {example})") from None
+    ok = phonenumbers.is_valid_number(parsed) if valid else phonenumbers.is_possible_number(parsed)
+    if not ok:
+        kind = "valid" if valid else "possible"
+        raise ValueError(f"{value!r} is not a {kind} {what} (check its length; e.g. {example})")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def is_withheld(raw: str | None) -> bool:
     return raw is None or raw.strip().lower() in _WITHHELD_FORMS
 

@@ -7,11 +7,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from callcontrol import numbers
 from callcontrol.agents.pjsip import Endpoints
-from callcontrol.numbers import mask
 from callcontrol.state.models import AgentRecord
 from callcontrol.yamlsource import ConfigError, ConfigIssue, load_yaml, pydantic_issues
 
@@ -39,15 +38,7 @@ class AgentEntry(BaseModel):
     @field_validator("mobile")
     @classmethod
     def _mobile(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            parsed = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            raise ValueError("mobile must be in E.164 form, e.g. +33612345678") from None
-        if not phonenumbers.is_possible_number(parsed):
-            raise ValueError(f"{value!r} is not a possible phone number")
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return None if value is None else numbers.e164(value, what="mobile", example="+33612345678")
 
     @field_validator("hotlines")
     @classmethod
@@ -133,7 +124,7 @@ _NO_AGENT = (
 
 
 def _shared(kind: str, value: str, first: str, agent: str, line: int | None) -> str:
-    shown = value if kind == "softphone" else mask(value)
+    shown = value if kind == "softphone" else numbers.mask(value)
     consequence = (
         "a call offered to one would ring the other"
         if kind == "softphone"

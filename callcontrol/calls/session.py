@@ -221,14 +221,14 @@ class CallSession:
         return RecordingResult(name=name, duration=event.recording.duration, ended_by=ended_by)
 
     async def transfer(self, number: str, *, timeout: float = 30.0) -> bool:
-        """Call `number` through the carrier as the town hall (From and P-Asserted-Identity: the public number),
-        bridge the citizen with it, and return once that side hangs up (True) or if it never answered (False).
-        The number was checked against the allow-list by the flow; the citizen never sees it (no connected-line
-        updates towards the carrier)."""
+        """Call `number` (allow-listed by the flow) through the carrier as the town hall (From and PAI: the public
+        number), bridge the citizen with it; True once that side hung up, False if it never answered. The citizen
+        never sees the number (no connected-line updates towards the carrier)."""
         if self._identity is None:
             raise RuntimeError("transfer needs the town hall's public identity (wired by the dispatcher)")
         leg_id = new_leg_id(self.call_id, TRANSFER_LEG)
         self.attach_leg(leg_id)
+        await quietly(self._ari.ring(self.channel.id))  # ringback while it rings: never dead air
         async with self._ari_call():
             await self._ari.originate(
                 self._identity.external(number),
@@ -239,6 +239,7 @@ class CallSession:
                 originator=self.channel.id,
             )
         answered = await self._wait(lambda e: is_about(e, leg_id, (StasisStart, *END_EVENTS)), timeout + 2)
+        await quietly(self._ari.ring_stop(self.channel.id))
         if not isinstance(answered, StasisStart):
             await quietly(self._ari.hangup(leg_id))
             return False

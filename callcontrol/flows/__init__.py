@@ -5,7 +5,8 @@ listed once in verbs/registry.py; schema.py derives the Step union from it. See 
 from callcontrol.flows.loader import Flow, Flows, load_flows
 from callcontrol.flows.ports import Enqueuer, ManualClosure, ManualClosures
 from callcontrol.flows.runner import FlowRunner
-from callcontrol.flows.schedules import ScheduleState, WeeklySchedule, evaluate, load_schedules
+from callcontrol.flows.schedule_file import load_schedules
+from callcontrol.flows.schedules import ScheduleState, WeeklySchedule, evaluate
 
 __all__ = [
     "Enqueuer",

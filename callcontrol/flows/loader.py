@@ -20,24 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from callcontrol.config import Settings
-from callcontrol.flows.schedules import WeeklySchedule, parse_schedules
-from callcontrol.flows.schema import Step, StepBase
-from callcontrol.flows.verbs.base import FLOW_PREFIX, MEDIA_PREFIXES, NAME_RE, Refs, close, unknown
-from callcontrol.flows.verbs.registry import VERBS
+from callcontrol.flows import graph
+from callcontrol.flows.graph import Node, Source
+from callcontrol.flows.reading import FlowFileReader
+from callcontrol.flows.schedule_file import parse_schedules
+from callcontrol.flows.schedules import WeeklySchedule
+from callcontrol.flows.schema import StepBase
+from callcontrol.flows.verbs.base import FLOW_PREFIX, MEDIA_PREFIXES, Refs, close, unknown
 from callcontrol.numbers import normalise
-from callcontrol.routing.hotlines import HOTLINES_FILE, HotlineRouting, read_hotline_routing
-from callcontrol.yamlsource import ConfigError, ConfigIssue, KeyPath, YamlDoc, load_yaml, pydantic_issues
+from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.yamlsource import ConfigError, ConfigIssue, KeyPath, YamlDoc, load_yaml
 
-FILE_KEYS = ("entry", "allow_transfer_to", "caller_lists", "flows")
 INBOUND = "inbound"
-_STEP = TypeAdapter(Step)
-_ALL_OPTIONS = sorted({name for spec in VERBS.values() for name in spec.model.model_fields} | {"else", "id"})
-_BARE_VERBS = ("hangup",)
-
-Node = tuple[str, int]  # (flow id, step index)
 
 
 @dataclass(frozen=True)
@@ -70,27 +65,6 @@ class Flows:
         return flow_id, self.flows[flow_id].index[target]
 
 
-@dataclass
-class _Source:
-    """A flow as read, before the graph checks; `steps` holds None where a step was invalid."""
-
-    id: str
-    doc: YamlDoc
-    raw: list[Any]
-    steps: list[StepBase | None]
-    allowed: frozenset[str]
-
-    def path(self, *rest: str | int) -> KeyPath:
-        return ("flows", self.id, *rest)
-
-    def step_ids(self) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for i, raw in enumerate(self.raw):
-            if isinstance(raw, dict) and raw.get("id") is not None:
-                ids.setdefault(str(raw["id"]), i)
-        return ids
-
-
 def load_flows(
     config_dir: Path,
     settings: Settings,
@@ -109,7 +83,7 @@ def load_flows(
     return _Loader(config_dir, settings, hotlines, known_sounds).load()
 
 
-class _Loader:
+class _Loader(FlowFileReader):
     def __init__(
         self,
         config_dir: Path,
@@ -122,7 +96,7 @@ class _Loader:
         self.given_hotlines = hotlines
         self.known_sounds = known_sounds
         self.issues: list[ConfigIssue] = []
-        self.sources: dict[str, _Source] = {}
+        self.sources: dict[str, Source] = {}
         self.entries: dict[str, tuple[str, YamlDoc, KeyPath]] = {}
         self.caller_lists: dict[str, frozenset[str]] = {}
         self.region = settings.city.country
@@ -172,8 +146,9 @@ class _Loader:
         if schedule_doc is not None:
             self.check_schedule_sounds(schedule_doc)
         if not self.partial_flows:  # an entry or goto in the unreadable file may lead to any flow
-            self.check_reachable()
-        self.check_spin()
+            entry_flows = {name: flow for name, (flow, _, _) in self.entries.items()}
+            self.issues += graph.unreachable_issues(self.sources, entry_flows)
+        self.issues += graph.spin_issues(self.sources)
         if self.issues:
             raise ConfigError(_in_file_order(self.issues, self.files))
         flows: dict[str, Flow] = {}
@@ -213,130 +188,6 @@ class _Loader:
         self.issues += issues
         return schedules, doc
 
-    def read_hotlines(self, schedules: set[str]) -> Mapping[str, HotlineRouting]:
-        """The hotlines (parsed by routing/hotlines.py), each `schedule:` checked against schedules.yaml."""
-        path = self.dir / HOTLINES_FILE
-        hotlines = self.given_hotlines
-        if hotlines is None:
-            hotlines, issues = read_hotline_routing(self.dir, display_name=self.name(path))
-            self.files.append(self.name(path))
-            self.issues += issues
-        unknown_schedules = [h for h in hotlines.values() if h.schedule is not None and h.schedule not in schedules]
-        doc = self.doc(path) if unknown_schedules else None  # read again only to say on which line
-        for hotline in unknown_schedules if doc is not None else ():
-            at = ("hotlines", _raw_key(doc, hotline.id), "schedule")
-            self.issues.append(doc.issue(at, unknown("schedule", hotline.schedule, schedules)))
-        return hotlines
-
-    def read_file(self, doc: YamlDoc) -> None:
-        data = doc.data
-        if data is not None and not isinstance(data, dict):
-            self.issues.append(doc.issue((), "expected a mapping with flows: (and optionally entry:, ...)"))
-            return
-        data = data or {}
-        unknown = [key for key in data if key not in FILE_KEYS]
-        for key in unknown:
-            self.issues.append(doc.issue((key,), _unknown_key(key, FILE_KEYS)))
-        allowed = self.read_numbers(doc, data.get("allow_transfer_to"), ("allow_transfer_to",))
-        self.read_caller_lists(doc, data.get("caller_lists"))
-        self.read_entries(doc, data.get("entry"))
-        flows = data.get("flows")
-        if not flows:  # an empty main.yaml once declined every call: say so at the file
-            if "flows" in data:
-                self.issues.append(doc.issue(("flows",), f"no flow under flows:; {_EMPTY_FILE}"))
-                self.empty_reported = True
-            elif not unknown and not data.get("entry") and not data.get("caller_lists"):
-                self.issues.append(doc.issue((), _EMPTY_FILE))
-                self.empty_reported = True
-            return
-        if not isinstance(flows, dict):
-            self.issues.append(doc.issue(("flows",), "expected flow ids mapped to lists of steps"))
-            return
-        self.flow_names.update(str(flow_id) for flow_id in flows)
-        for flow_id, raw_steps in flows.items():
-            self.read_flow(doc, str(flow_id), raw_steps, allowed)
-
-    def read_numbers(self, doc: YamlDoc, raw: Any, path: KeyPath) -> frozenset[str]:
-        if raw is None:
-            return frozenset()
-        if not isinstance(raw, list):
-            self.issues.append(doc.issue(path, "expected a list of phone numbers"))
-            return frozenset()
-        numbers = set()
-        for i, value in enumerate(raw):
-            number = normalise(str(value), self.region)
-            if number is None:
-                self.issues.append(doc.issue((*path, i), f"{value!r} is not a phone number"))
-            else:
-                numbers.add(number)
-        return frozenset(numbers)
-
-    def read_caller_lists(self, doc: YamlDoc, raw: Any) -> None:
-        if raw is None:
-            return
-        if not isinstance(raw, dict):
-            self.issues.append(doc.issue(("caller_lists",), "expected list names mapped to lists of phone numbers"))
-            return
-        for name, numbers in raw.items():
-            if name in self.caller_lists:
-                self.issues.append(doc.issue(("caller_lists", name), f"caller list {name!r} is defined twice"))
-            self.caller_lists[str(name)] = self.read_numbers(doc, numbers, ("caller_lists", name))
-
-    def read_entries(self, doc: YamlDoc, raw: Any) -> None:
-        if raw is None:
-            return
-        if not isinstance(raw, dict):
-            self.issues.append(
-                doc.issue(("entry",), "expected entry names mapped to flows, e.g. entry: {inbound: main}")
-            )
-            return
-        for name, flow_id in raw.items():
-            if name in self.entries:
-                other = self.entries[name][1].file
-                self.issues.append(doc.issue(("entry", name), f"entry {name!r} is already declared in {other}"))
-                continue
-            self.entries[str(name)] = (str(flow_id), doc, ("entry", name))
-
-    def read_flow(self, doc: YamlDoc, flow_id: str, raw_steps: Any, allowed: frozenset[str]) -> None:
-        path: KeyPath = ("flows", flow_id)
-        if flow_id in self.sources:
-            other = self.sources[flow_id].doc.file
-            self.issues.append(doc.issue(path, f"flow {flow_id!r} is already defined in {other}; flow ids are unique"))
-            return
-        if not NAME_RE.match(flow_id):
-            self.issues.append(doc.issue(path, f"{flow_id!r} is not a valid flow id: use letters, digits, - and _"))
-        if not isinstance(raw_steps, list) or not raw_steps:
-            self.issues.append(doc.issue(path, "expected a list of steps (- play: ..., - gather: ...)"))
-            return
-        raw_steps = [{verb: None} if verb in _BARE_VERBS else verb for verb in raw_steps]
-        steps = [self.read_step(doc, (*path, i), raw) for i, raw in enumerate(raw_steps)]
-        self.sources[flow_id] = _Source(flow_id, doc, raw_steps, steps, allowed)
-
-    def read_step(self, doc: YamlDoc, path: KeyPath, raw: Any) -> StepBase | None:
-        if not isinstance(raw, dict):
-            self.issues.append(doc.issue(path, f"a step is a verb with its options, e.g. '- play: ...'; got {raw!r}"))
-            return None
-        verbs = [k for k in raw if k in VERBS]
-        others = [k for k in raw if k not in VERBS and k != "id"]
-        if len(verbs) > 1:
-            self.issues.append(doc.issue(path, f"one verb per step; this step has {', '.join(verbs)}"))
-            return None
-        if others:
-            for key in others:
-                hint = close(key, [*VERBS, "id"])
-                self.issues.append(doc.issue((*path, key), f"unknown verb {key!r}{hint}; verbs: {', '.join(VERBS)}"))
-            return None
-        if not verbs:
-            self.issues.append(doc.issue(path, f"step has no verb; use one of: {', '.join(VERBS)}"))
-            return None
-        try:
-            return _STEP.validate_python(raw)
-        except ValidationError as exc:
-            self.issues += _clerk_issues(doc, exc, path)
-            return None
-
-    # ------------------------------------------------------------------------------------------- checking
-
     def check_entries(self) -> None:
         if self.partial_flows:
             return  # the unreadable file may declare the entries, or define the flows they name
@@ -348,12 +199,12 @@ class _Loader:
             first = next(iter(self.sources.values())).doc if self.sources else self.flow_docs[0]
             self.issues.append(first.issue(("entry",), message))
 
-    def refs(self, source: _Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> Refs:
+    def refs(self, source: Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> Refs:
         allowed = source.allowed | self.settings_allowed()
         complete = not self.partial_flows
         return Refs(source.doc.file, schedules, hotlines, self.caller_lists, allowed, self.region, complete=complete)
 
-    def check_steps(self, source: _Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> None:
+    def check_steps(self, source: Source, schedules: set[str], hotlines: Mapping[str, HotlineRouting]) -> None:
         fail = self.issues.append
         refs = self.refs(source, schedules, hotlines)
         doc = source.doc
@@ -378,7 +229,7 @@ class _Loader:
                 if message:
                     fail(doc.issue((*at, *rel), message))
 
-    def target_problem(self, source: _Source, target: str, ids: dict[str, int]) -> str | None:
+    def target_problem(self, source: Source, target: str, ids: dict[str, int]) -> str | None:
         if target.startswith(FLOW_PREFIX):
             flow_id = target.removeprefix(FLOW_PREFIX)
             if flow_id in self.flow_names or self.partial_flows:  # partial: it may be in the unreadable file
@@ -412,85 +263,6 @@ class _Loader:
                     if message:
                         self.issues.append(doc.issue(("schedules", name, "closures", i, "message"), message))
 
-    def successors(self, node: Node) -> list[Node]:
-        """Where the call may go after step `node` (targets that do not resolve are reported elsewhere)."""
-        flow_id, i = node
-        source = self.sources[flow_id]
-        verb = source.steps[i].verb  # type: ignore[union-attr]  # only asked about valid steps
-        ids = source.step_ids()
-        out = []
-        for _, target in verb.branches():
-            if target.startswith(FLOW_PREFIX) and target.removeprefix(FLOW_PREFIX) in self.sources:
-                out.append((target.removeprefix(FLOW_PREFIX), 0))
-            elif target in ids and source.steps[ids[target]] is not None:
-                out.append((flow_id, ids[target]))
-        if verb.falls_through() and i + 1 < len(source.steps):
-            out.append((flow_id, i + 1))
-        return out
-
-    def check_reachable(self) -> None:
-        seen = {flow_id for flow_id, _, _ in self.entries.values() if flow_id in self.sources}
-        todo = list(seen)
-        while todo:
-            source = self.sources[todo.pop()]
-            for step in source.steps:
-                for _, target in step.verb.branches() if step is not None else ():
-                    flow_id = target.removeprefix(FLOW_PREFIX)
-                    if target.startswith(FLOW_PREFIX) and flow_id in self.sources and flow_id not in seen:
-                        seen.add(flow_id)
-                        todo.append(flow_id)
-        entries = ", ".join(f"{name} -> {flow}" for name, (flow, _, _) in self.entries.items())
-        for flow_id, source in self.sources.items():
-            if flow_id not in seen:
-                self.issues.append(
-                    source.doc.issue(
-                        source.path(),
-                        f"flow {flow_id!r} is unreachable: no entry and no goto/branch leads to it"
-                        f" (entries: {entries}); use it as a flow:{flow_id} target or remove it",
-                    )
-                )
-
-    def check_spin(self) -> None:
-        """A cycle of steps none of which waits for the caller would spin the CPU: report each one once."""
-        instant = [
-            (flow_id, i)
-            for flow_id, source in self.sources.items()
-            for i, step in enumerate(source.steps)
-            if step is not None and not step.verb.waits
-        ]
-        instant_set = set(instant)
-        reach: dict[Node, set[Node]] = {}
-        for node in instant:
-            seen: set[Node] = set()
-            todo = [n for n in self.successors(node) if n in instant_set]
-            while todo:
-                current = todo.pop()
-                if current not in seen:
-                    seen.add(current)
-                    todo += [n for n in self.successors(current) if n in instant_set]
-            reach[node] = seen
-        reported: set[Node] = set()
-        for node in instant:
-            if node in reported or node not in reach[node]:
-                continue
-            cycle = [n for n in instant if n == node or (n in reach[node] and node in reach[n])]
-            reported.update(cycle)
-            source = self.sources[node[0]]
-            labels = " -> ".join(f"{f}[{i}] ({self.sources[f].steps[i].verb_name})" for f, i in cycle)  # type: ignore[union-attr]
-            self.issues.append(
-                source.doc.issue(
-                    source.path(node[1]),
-                    f"these steps loop without ever waiting for the caller, the call would spin: {labels}"
-                    " -> back; put a play, gather or pause in the loop",
-                )
-            )
-
-
-_EMPTY_FILE = (
-    "this flow file defines nothing: give it flows: {main: [- play: ...]} and, in one file, entry: {inbound: main}"
-    " (without an inbound flow every citizen's call is declined), or delete it"
-)
-
 
 class _AnyName(set[str]):
     """The names a file defines when that file could not be read (already reported): any name may be one of
@@ -498,24 +270,6 @@ class _AnyName(set[str]):
 
     def __contains__(self, name: object) -> bool:
         return True
-
-
-def _clerk_issues(doc: YamlDoc, exc: ValidationError, prefix: KeyPath) -> list[ConfigIssue]:
-    """pydantic's locations, with messages a city clerk can act on."""
-    issues = []
-    for err, issue in zip(exc.errors(), pydantic_issues(doc, exc, prefix=prefix), strict=True):
-        message = issue.message
-        if err["type"] == "extra_forbidden":
-            key = err["loc"][-1]
-            message = (
-                f"unknown option {key!r}{close(str(key), _ALL_OPTIONS)}; see docs/flows.md for this verb's options"
-            )
-        elif err["type"] == "model_type":
-            message = "expected options as a mapping (key: value); see docs/flows.md"
-        elif err["type"] == "value_error":
-            message = message.removeprefix("Value error, ")
-        issues.append(ConfigIssue(issue.file, issue.line, issue.path, message))
-    return issues
 
 
 def _mapping(data: Any, key: str) -> dict[Any, Any]:
@@ -527,13 +281,3 @@ def _in_file_order(issues: list[ConfigIssue], files: list[str]) -> list[ConfigIs
     """Files in the order they were read; within a file, top to bottom."""
     files = list(dict.fromkeys([*files, *(i.file for i in issues)]))
     return sorted(issues, key=lambda i: (files.index(i.file), i.line or 0))
-
-
-def _raw_key(doc: YamlDoc, hotline_id: str) -> Any:
-    """The key as YAML read it (`123:` is the integer 123), to find its line."""
-    data = _mapping(doc.data, "hotlines")
-    return next((key for key in data if str(key) == hotline_id), hotline_id)
-
-
-def _unknown_key(key: Any, allowed: tuple[str, ...]) -> str:
-    return f"unknown key {key!r}{close(str(key), allowed)}; allowed: {', '.join(allowed)}"

@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -45,7 +46,7 @@ FOREVER_MS = 86_400_000
 DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
 DTMF_PAYLOAD_TYPE = 101  # what our SDP and Asterisk's both announce for telephone-event/8000
 
-PhoneMode = Literal["answer", "ring", "busy"]
+PhoneMode = Literal["answer", "ring", "busy", "progress"]  # progress: 183 + SDP, no RTP, never answers
 # DTMF plans: (pause in seconds before the digit, digit), counted from the answer / the previous digit.
 DtmfPlan = Sequence[tuple[float, str]]
 
@@ -154,6 +155,11 @@ class SipMessage:
         return cseq.split()[-1] if cseq else None
 
     @property
+    def at(self) -> float:
+        """When SIPp logged it, as wall-clock seconds (time.time()); SIPp writes local time."""
+        return datetime.strptime(self.timestamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+    @property
     def text(self) -> str:
         """The whole message as text (to search for a number anywhere in it)."""
         return "\n".join([self.start_line, *(f"{k}: {v}" for k, v in self.headers), "", self.body])
@@ -208,6 +214,16 @@ class RtpStats:
     sources: set[tuple[str, int]] = field(default_factory=set)
     first_at: float | None = None  # time.monotonic() of the first packet
     last_at: float | None = None
+    # Wall-clock times (time.time(), comparable with SipMessage.at) of every audio packet, and of those that carry
+    # sound (a payload that is not one byte repeated, i.e. not encoded digital silence), to find silences.
+    audio_times: list[float] = field(default_factory=list, repr=False)
+    sound_times: list[float] = field(default_factory=list, repr=False)
+
+    def longest_gap(self, start: float, end: float, *, sound: bool = False) -> tuple[float, float]:
+        """The longest stretch of [start, end] (wall clock) without an audio packet (`sound`: without a packet
+        carrying sound): (seconds, when it began)."""
+        times = [start, *(t for t in (self.sound_times if sound else self.audio_times) if start <= t <= end), end]
+        return max((b - a, a) for a, b in itertools.pairwise(times))
 
 
 class _Stream:
@@ -299,6 +315,9 @@ class RtpPeer:
                     st.dtmf_packets += 1
                 else:
                     st.audio_packets += 1
+                    st.audio_times.append(time.time())
+                    if len(set(data[12:])) > 1:
+                        st.sound_times.append(st.audio_times[-1])
                 st.sources.add(addr)
                 st.first_at = st.first_at or now
                 st.last_at = now
@@ -625,7 +644,8 @@ def carrier_phone(
 ) -> SippProcess:
     """The carrier's side of outgoing calls (mobiles, on-call phone): a UAS on 127.0.0.1:5080, no registration.
 
-    Answers every INVITE after `answer_after` s (or rings / busy), then sends `dtmf_after_answer` (e.g. a mobile
+    Answers every INVITE after `answer_after` s (or rings / busy / "progress": 183 with SDP, no ringing, no RTP,
+    never answers, like a mobile network paging a phone), then sends `dtmf_after_answer` (e.g. a mobile
     agent accepting with "1"). Returns once the port is bound (gotcha 10: bind before Asterisk sends).
     """
     if udp_port_bound(port):
@@ -633,7 +653,7 @@ def carrier_phone(
     sipp = SippProcess(
         name,
         workdir,
-        "phone_busy_uas.xml" if mode == "busy" else "phone_uas.xml",
+        {"busy": "phone_busy_uas.xml", "progress": "phone_progress_uas.xml"}.get(mode, "phone_uas.xml"),
         keys={"user": "carrier"},
         timeouts=_phone_timeouts(mode, answer_after, hangup_after),
         extra=["-aa"],

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from callcontrol.__main__ import EXIT_CONFIG, main
-from callcontrol.config import load_config
+from callcontrol.config import load_settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config"
 
@@ -123,10 +123,10 @@ def test_every_problem_is_listed_at_once(tmp_path: Path, capsys: pytest.CaptureF
 def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """CALLCONTROL_ARI_PASSWORD wins over the YAML; the secret never shows in a repr."""
     write(tmp_path, VALID)
-    settings = load_config(tmp_path, env={"CALLCONTROL_ARI_PASSWORD": "from-env"}).settings
+    settings = load_settings(tmp_path, env={"CALLCONTROL_ARI_PASSWORD": "from-env"})
     assert settings.ari.password == "from-env"
     assert "from-env" not in repr(settings)
-    assert load_config(tmp_path, env={}).settings.ari.password == "from-yaml"
+    assert load_settings(tmp_path, env={}).ari.password == "from-yaml"
 
 
 def test_environment_wins_over_secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from flow_fakes import REPO, Closed, paris, settings
 
-from callcontrol.flows.schedules import evaluate, load_schedules, parse_schedules
+from callcontrol.flows.schedule_file import load_schedules, parse_schedules
+from callcontrol.flows.schedules import evaluate
 from callcontrol.yamlsource import ConfigError, parse_yaml
 
 UTC = dt.UTC

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from callcontrol.ari.models import Channel, ChannelDestroyed
 from callcontrol.routing.dialer import LegResult
 from callcontrol.routing.distributor import Offer
@@ -12,6 +14,8 @@ from callcontrol.state import Device
 from callcontrol.state.models import AgentStatus
 
 from .kit import HOTLINE, INSTANCE, StubAri, StubDialer, citizen, eventually, make_router, staff
+
+pytestmark = pytest.mark.looptime  # virtual time: the latencies asserted below are deterministic
 
 
 async def test_given_no_answer_when_distributor_claims_first_then_router_takes_its_offer_instead_of_crashing(state):
