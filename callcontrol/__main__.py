@@ -100,14 +100,27 @@ def _since(clock: Clock, at: float | None) -> str:
     return datetime.fromtimestamp(at, clock.zone).strftime("%Y-%m-%d %H:%M:%S") if at else "-"
 
 
+@contextlib.asynccontextmanager
+async def _reachability(config: ConfigSet) -> AsyncIterator[Any]:
+    """Asks Asterisk (ARI endpoint state) whether a softphone is registered, for `agent login`."""
+    import aiohttp
+
+    from callcontrol.ari.client import AriClient
+    from callcontrol.routing.endpoints import AriReachability
+
+    ari = config.settings.ari
+    async with aiohttp.ClientSession() as http:
+        yield AriReachability(AriClient(http, ari.url, ari.user, ari.password, ari.app, request_timeout=3.0))
+
+
 async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
     """Parse, call the presence use case (agents/presence.py), print; by = "cli"."""
     from callcontrol.agents.presence import Presence, PresenceRefused
 
     # No directory sync here: the running instances own it (a CLI run with another config directory must
     # not rewrite the agents every instance routes to).
-    async with _state(config) as (state, clock):
-        presence = Presence(state, clock.time)
+    async with _state(config) as (state, clock), _reachability(config) as reachability:
+        presence = Presence(state, clock.time, reachability=reachability)
         try:
             if args.action == "status" or args.agent_id is None:
                 rows = await presence.status(args.agent_id)
@@ -128,6 +141,8 @@ async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
         except PresenceRefused as exc:
             print(f"callcontrol: {exc}", file=sys.stderr)
             return 1
+        if result.warning:
+            print(f"callcontrol: warning: {result.warning}", file=sys.stderr)
         print(f"{result.agent_id}: {result.status.value}" + (f" ({result.reason})" if result.reason else ""))
         return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,8 +25,11 @@ from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
+from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
+from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.state.epoch import StateEpoch
 from callcontrol.state.health import OUTAGE_ERRORS, RedisHealth, describe
@@ -86,6 +90,20 @@ def unserved_handler(sound: str = "callcontrol/service-unavailable") -> CallHand
     return handle
 
 
+def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: PublicIdentity) -> AgentCalls:
+    """The agents' own calls from their softphones: colleagues, and citizens within the dial-out allow-list."""
+    settings = config.settings
+    policy = DialOutPolicy.build(
+        settings.city.country,
+        settings.dial_out.allow,
+        international=settings.dial_out.international,
+        numbers=(*settings.dial_out.numbers, *settings.city.transfer_allow),
+        short_numbers=settings.dial_out.short_numbers,
+    )
+    ring_timeout = settings.dial_out.ring_timeout
+    return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
+
+
 def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> CallEndHook:
     """Each finished call's journal line (calls/outcome.py decides what it holds). An adopted call keeps the start
     its first instance gave it (routing/resume.py restores it): its duration covers the whole call."""
@@ -135,7 +153,12 @@ async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock, inst
 
 
 async def keep_state(
-    state: StateLayer, config: ConfigSet, clock: Clock, instance_id: str, health: RedisHealth
+    state: StateLayer,
+    config: ConfigSet,
+    clock: Clock,
+    instance_id: str,
+    health: RedisHealth,
+    refill: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Prepare the state, then check every second that Redis still holds it (state/epoch.py). A Redis that came
     back empty, or was flushed, gets it again; the agents it forgot are reported: one `presence_lost` line, and
@@ -150,6 +173,8 @@ async def keep_state(
                     if token is not None:
                         log.warning("state_lost", hint="Redis restarted without its data, or was flushed")
                     await prepare_state(state, config, clock, instance_id)
+                    if token is not None and refill is not None:
+                        await refill()  # what else this instance keeps in Redis (the softphones' reachability)
                     if token is not None and logged_in:
                         marked = await epoch.mark_presence_lost(logged_in)
                         log.warning("presence_lost", agents=logged_in, marked=marked, hint="they must log in again")
@@ -206,8 +231,20 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             hours=ScheduleHours(config.flows.schedules, closures, clock.now),
             health=health,
             degraded_context=settings.degraded.context,
+            reach=AriReachability(ari),
         )
+        # The softphones' registrations are followed on an application of their own: subscribed to the PJSIP
+        # endpoints, an application also gets every event of their channels, which would reach each call twice.
+        endpoint_app = f"{settings.ari.app}{ENDPOINTS_APP_SUFFIX}"
+        endpoints = EndpointWatcher(
+            AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app),
+            state,
+            config.agents,
+        )
+        endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
+
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
+        dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
         log.info(
@@ -224,11 +261,12 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 dispatcher.attach(tg)
                 router.attach(tg)
                 loops = [
-                    tg.create_task(keep_state(state, config, clock, instance_id, health)),
+                    tg.create_task(keep_state(state, config, clock, instance_id, health, endpoints.on_connect)),
                     tg.create_task(heartbeat(state, instance_id, health)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
+                    tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                 ]
                 await stop.wait()
                 log.info("callcontrol_stopping", active_calls=len(dispatcher.active_calls))

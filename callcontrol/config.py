@@ -120,6 +120,35 @@ class InstanceSettings(_Section):
     id: str = ""
 
 
+NumberType = Literal[
+    "fixed_line", "mobile", "fixed_line_or_mobile", "voip", "toll_free", "premium_rate", "shared_cost",
+    "personal_number", "pager", "uan", "voicemail",
+]  # phonenumbers' number types (routing/dial_out.py NUMBER_TYPES)
+
+
+class DialOutSettings(_Section):
+    """What agents may call from their softphones (routing/dial_out.py); `city.transfer_allow` is allowed too."""
+
+    allow: tuple[NumberType, ...] = ("fixed_line", "mobile")  # national numbers of these types
+    international: bool = False  # numbers of other countries (then of the allowed types)
+    numbers: tuple[str, ...] = ()  # E.164 numbers always allowed, whatever their type
+    short_numbers: tuple[str, ...] = ()  # short numbers dialled as is through the carrier, e.g. "112"
+    ring_timeout: float = Field(default=45.0, gt=0, le=300)  # how long an agent's own call rings (colleague too)
+
+    @field_validator("numbers")
+    @classmethod
+    def _e164(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(numbers.e164(v) for v in value)
+
+    @field_validator("short_numbers")
+    @classmethod
+    def _short(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for v in value:
+            if not (v.isdigit() and 2 <= len(v) <= 6):
+                raise ValueError(f"{v!r} is not a short number (2 to 6 digits, e.g. 112)")
+        return value
+
+
 class Settings(_Section):
     city: CitySettings
     ari: AriSettings = AriSettings()
@@ -129,6 +158,7 @@ class Settings(_Section):
     logging: LogSettings = LogSettings()
     http: HttpSettings = HttpSettings()
     instance: InstanceSettings = InstanceSettings()
+    dial_out: DialOutSettings = DialOutSettings()
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:

@@ -20,6 +20,8 @@ from callcontrol import numbers
 NUMBER_FIELDS = frozenset(
     {"caller", "callee", "number", "citizen", "from_number", "to_number", "caller_id", "mobile", "callback_number"}
 )
+# What was dialled: an agent may dial a citizen's number (masked), or an extension or feature code (kept as is).
+DIALLED_FIELDS = frozenset({"dialled"})
 # Free-text fields where a number may hide inside a sentence (exception texts, Asterisk messages).
 TEXT_FIELDS = frozenset({"event", "error", "reason", "message", "exception", "detail"})
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\d .-]{6,}\d)")
@@ -41,6 +43,8 @@ def mask_numbers(_logger: Any, _method: str, event_dict: MutableMapping[str, Any
     """structlog processor: no full citizen number ever reaches a log line."""
     for key, value in list(event_dict.items()):
         if key in NUMBER_FIELDS and isinstance(value, str):
+            event_dict[key] = numbers.mask(value)
+        elif key in DIALLED_FIELDS and isinstance(value, str) and numbers.normalise(value) is not None:
             event_dict[key] = numbers.mask(value)
         elif key in TEXT_FIELDS and isinstance(value, str):
             event_dict[key] = _mask_text(value)

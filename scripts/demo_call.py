@@ -6,6 +6,7 @@ Uses the integration harness's SIPp helpers (tests/integration/sipp.py). Run by 
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +22,9 @@ def main() -> int:
     agent = sipp.agent_phone(workdir, "1001", mode="answer", answer_after=1.0, hangup_after=4.0, name="alice-1001")
     try:
         print("demo: Alice's softphone (1001) registered and waiting", file=sys.stderr)
+        # Logged in once registered: a softphone login is refused while the softphone is not registered.
+        subprocess.run([sys.executable, "-m", "callcontrol", "agent", "login", "alice"], cwd=REPO, check=True,
+                       stdout=sys.stderr)
         citizen = sipp.citizen_call(workdir, "0612345678", "0556000000", dtmf=sipp.dtmf_plan("1", 3.0),
                                     hangup_after=40.0)
         print("demo: citizen 0612345678 calls 0556000000 and presses 1 (état civil)...", file=sys.stderr)

@@ -4,15 +4,18 @@ Each caller says which route asked (`by`: "cli", "softphone", "agents-line", "ap
 the presence_changed event. Errors are `PresenceRefused` subclasses with a message fit for the agent or operator.
 Leaving service (logout, pause) is decided in one place, `_leave`, through the `LeaveGuard` seam: the "never
 nobody on call" rule and the handover (issue 9) plug in there without touching the callers.
+A login on the softphone asks the `Reachability` port first: not registered, it is refused (calls would fail there
+at once); Asterisk cannot tell, it is accepted with a warning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+from callcontrol.agents.reachability import NoReachabilityCheck, Reachability
 from callcontrol.state import errors as state_errors
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentState, AgentStatus, Device
@@ -46,6 +49,15 @@ class DeviceNotConfigured(PresenceRefused):
         self.agent_id, self.device = agent_id, device
 
 
+class SoftphoneNotRegistered(PresenceRefused):
+    def __init__(self, agent_id: str, softphone: str) -> None:
+        super().__init__(
+            f"softphone {softphone} is not registered: start the softphone,"
+            " or log in on the mobile with --device mobile"
+        )
+        self.agent_id, self.softphone = agent_id, softphone
+
+
 class Leaving(StrEnum):
     LOGOUT = "logout"
     PAUSE = "pause"
@@ -73,6 +85,7 @@ class AgentPresence:
     device: Device | None = None
     reason: str | None = None  # pause reason
     since: float | None = None  # epoch seconds of the last change
+    warning: str | None = None  # done, but something the user should know (login: softphone not checked)
 
     @classmethod
     def of(cls, state: AgentState) -> AgentPresence:
@@ -96,22 +109,47 @@ class Presence:
     """Presence use cases over the state layer, on the one shared clock (callcontrol/clock.py)."""
 
     def __init__(
-        self, state: StateLayer, clock: Callable[[], float], *, leave_guard: LeaveGuard | None = None
+        self,
+        state: StateLayer,
+        clock: Callable[[], float],
+        *,
+        leave_guard: LeaveGuard | None = None,
+        reachability: Reachability | None = None,
     ) -> None:
         self._agents = state.agents
         self._clock = clock
         self._guard: LeaveGuard = leave_guard or AllowLeaving()
+        self._reach: Reachability = reachability or NoReachabilityCheck()
 
     async def login(self, agent_id: str, device: Device | str, *, by: str) -> AgentPresence:
-        """Log in (or move) `agent_id` to `device`: from then on it is offered calls there."""
+        """Log in (or move) `agent_id` to `device`: from then on it is offered calls there. On the softphone,
+        refused (SoftphoneNotRegistered) when it is not registered; a warning when Asterisk cannot tell."""
         try:
             value = Device(device)
         except ValueError:
             raise DeviceNotConfigured(agent_id, str(device)) from None
         try:
-            return AgentPresence.of(await self._agents.login(agent_id, value, now=self._clock(), by=by))
+            warning = await self._check_softphone(agent_id) if value is Device.SOFTPHONE else None
+            result = AgentPresence.of(await self._agents.login(agent_id, value, now=self._clock(), by=by))
         except state_errors.StateError as exc:
             raise _translate(exc, agent_id, "log in") from exc
+        return replace(result, warning=warning) if warning else result
+
+    async def _check_softphone(self, agent_id: str) -> str | None:
+        """Refuse an unregistered softphone; mark a registered one reachable (before the login announces her)."""
+        softphone = (await self._agents.get_record(agent_id)).softphone
+        if not softphone:
+            return None  # the login itself refuses it (no softphone configured)
+        registered = await self._reach.softphone_registered(softphone)
+        if registered is False:
+            raise SoftphoneNotRegistered(agent_id, softphone)
+        if registered is None:
+            return (
+                f"could not ask Asterisk whether softphone {softphone} is registered: logged in anyway"
+                " (calls are not offered there while Asterisk says it is not)"
+            )
+        await self._agents.set_reachable(agent_id, Device.SOFTPHONE, True, now=self._clock())
+        return None
 
     async def logout(self, agent_id: str, *, by: str) -> AgentPresence:
         return await self._leave(agent_id, Leaving.LOGOUT, by)

@@ -18,7 +18,7 @@ from callcontrol.ari.errors import (
     PlaybackGone,
     ResourceGone,
 )
-from callcontrol.ari.models import Bridge, Channel, LiveRecording
+from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording
 
 _GONE_BY_RESOURCE: dict[str, type[ResourceGone]] = {
     "channels": ChannelGone,
@@ -88,6 +88,24 @@ class AriClient:
 
     async def applications(self) -> list[dict[str, Any]]:
         return await self.request("GET", "/applications")
+
+    async def subscribe(self, event_source: str) -> None:
+        """Subscribe our application to an event source ("endpoint:PJSIP": every PJSIP endpoint's state)."""
+        await self.request("POST", f"/applications/{self.app}/subscription", params={"eventSource": event_source})
+
+    async def only_events(self, types: Sequence[str]) -> None:
+        """Asterisk sends our application only events of these types (PUT /applications/{app}/eventFilter)."""
+        body = {"allowed": [{"type": t} for t in types], "disallowed": []}
+        await self.request("PUT", f"/applications/{self.app}/eventFilter", body=body)
+
+    # ------------------------------------------------------------------------------------------------ endpoints
+
+    async def endpoints(self, technology: str) -> list[Endpoint]:
+        return [Endpoint.parse(e) for e in await self.request("GET", f"/endpoints/{technology}") or ()]
+
+    async def endpoint(self, technology: str, resource: str) -> Endpoint:
+        """One endpoint (ResourceGone when Asterisk has no such endpoint)."""
+        return Endpoint.parse(await self.request("GET", f"/endpoints/{technology}/{resource}"))
 
     # ------------------------------------------------------------------------------------------------ channels
 

@@ -1,120 +1,11 @@
-"""Typed views of the ARI objects and events callcontrol uses. Unknown fields are kept in `raw`."""
+"""Typed ARI events (the resources they carry are in ari/resources.py). Unknown fields are kept in `raw`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class CallerId:
-    name: str = ""
-    number: str = ""
-
-    @classmethod
-    def parse(cls, data: dict[str, Any] | None) -> CallerId:
-        data = data or {}
-        return cls(name=data.get("name", "") or "", number=data.get("number", "") or "")
-
-
-@dataclass(frozen=True)
-class Channel:
-    id: str
-    name: str = ""
-    state: str = ""
-    caller: CallerId = CallerId()
-    connected: CallerId = CallerId()
-    exten: str = ""
-    context: str = ""
-    app_name: str = ""  # dialplan application the channel is in ("Stasis")
-    app_data: str = ""  # its arguments ("callcontrol,inbound,0556000000")
-    language: str = ""
-    creation_time: str = ""
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> Channel:
-        dialplan = data.get("dialplan") or {}
-        return cls(
-            id=data.get("id", ""),
-            name=data.get("name", ""),
-            state=data.get("state", ""),
-            caller=CallerId.parse(data.get("caller")),
-            connected=CallerId.parse(data.get("connected")),
-            exten=dialplan.get("exten", "") or "",
-            context=dialplan.get("context", "") or "",
-            app_name=dialplan.get("app_name", "") or "",
-            app_data=dialplan.get("app_data", "") or "",
-            language=data.get("language", "") or "",
-            creation_time=data.get("creationtime", "") or "",
-        )
-
-
-@dataclass(frozen=True)
-class Bridge:
-    id: str
-    bridge_type: str = ""
-    technology: str = ""
-    channels: tuple[str, ...] = ()
-    name: str = ""
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> Bridge:
-        return cls(
-            id=data.get("id", ""),
-            bridge_type=data.get("bridge_type", ""),
-            technology=data.get("technology", ""),
-            channels=tuple(data.get("channels") or ()),
-            name=data.get("name", "") or "",
-        )
-
-
-@dataclass(frozen=True)
-class Playback:
-    id: str
-    media_uri: str = ""
-    target_uri: str = ""
-    state: str = ""
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> Playback:
-        return cls(
-            id=data.get("id", ""),
-            media_uri=data.get("media_uri", ""),
-            target_uri=data.get("target_uri", ""),
-            state=data.get("state", ""),
-        )
-
-    @property
-    def channel_id(self) -> str | None:
-        kind, _, ident = self.target_uri.partition(":")
-        return ident if kind == "channel" else None
-
-
-@dataclass(frozen=True)
-class LiveRecording:
-    name: str
-    target_uri: str = ""
-    state: str = ""
-    duration: float = 0.0
-    cause: str = ""
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> LiveRecording:
-        return cls(
-            name=data.get("name", ""),
-            target_uri=data.get("target_uri", ""),
-            state=data.get("state", ""),
-            duration=float(data.get("duration") or data.get("total_duration") or 0),
-            cause=data.get("cause", "") or "",
-        )
-
-    @property
-    def channel_id(self) -> str | None:
-        kind, _, ident = self.target_uri.partition(":")
-        return ident if kind == "channel" else None
-
-
-# ---------------------------------------------------------------------------------------------------- events
+from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording, Playback
 
 
 @dataclass(frozen=True)
@@ -255,6 +146,13 @@ class ApplicationReplaced(Event):
     pass
 
 
+@dataclass(frozen=True)
+class EndpointStateChange(Event):
+    """An endpoint the application subscribed to went online / offline (a softphone registered or lapsed)."""
+
+    endpoint: Endpoint = field(default_factory=lambda: Endpoint("", ""))
+
+
 def _channel(d: dict[str, Any]) -> dict[str, Any]:
     return {"channel": Channel.parse(d.get("channel") or {})}
 
@@ -309,6 +207,7 @@ _PARSERS: dict[str, tuple[type[Event], Any]] = {
         },
     ),
     "ApplicationReplaced": (ApplicationReplaced, lambda d: {}),
+    "EndpointStateChange": (EndpointStateChange, lambda d: {"endpoint": Endpoint.parse(d.get("endpoint") or {})}),
 }
 
 

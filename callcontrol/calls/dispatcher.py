@@ -17,7 +17,8 @@ import structlog
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import ResourceGone, quietly
-from callcontrol.ari.models import Channel, Event, StasisStart
+from callcontrol.ari.models import Event, StasisStart
+from callcontrol.ari.resources import Channel
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.legs import PublicIdentity, owner_of
 from callcontrol.calls.outcome import Ending, Outcome, decide

@@ -48,6 +48,10 @@ class CallFacts:
     wait: float | None = None  # seconds queued before the agent who answered was offered the call
     agent: str | None = None  # the agent who answered
     device: str | None = None  # softphone | mobile
+    # An agent's own call (kind internal): `agent` is the agent who placed it, `callee` the colleague's agent id or
+    # the masked outside number, `reached` whether that side answered (None on citizens' calls).
+    callee: str | None = None
+    reached: bool | None = None
 
 
 def decide(ending: Ending, facts: CallFacts) -> Outcome:
@@ -56,7 +60,7 @@ def decide(ending: Ending, facts: CallFacts) -> Outcome:
         return Outcome.INTERRUPTED
     if ending is Ending.CRASH:
         return Outcome.ERROR
-    if facts.agent:
+    if facts.agent and facts.reached is not False:  # an own call nobody answered is no conversation
         return Outcome.ANSWERED
     if ending is Ending.CALLER_LEFT:
         return Outcome.ABANDONED if facts.waiting else Outcome.CALLER_HANGUP
@@ -87,10 +91,18 @@ def journal_entry(call: FinishedCall, *, salt: str, region: str) -> dict[str, An
         "duration": round(call.duration, 3),
         "caller": numbers.mask(call.caller_raw, region),
         "caller_hash": numbers.fingerprint(call.caller_raw, salt, region) or "",
-        "dialled": call.dialled,
+        "dialled": _dialled(call, region),
         "outcome": call.outcome.value,
         # The path with its timestamps (seconds from the start of the call) and details (digits, hotline, agent,
         # recording name...): what happened, in order, for the follow-up and the statistics.
         "path": [{"at": round(step.at - call.started_at, 3), "step": step.step, **step.detail} for step in call.path],
         **{k: v for k, v in asdict(call.facts).items() if v is not None and k != "waiting"},
     }
+
+
+def _dialled(call: FinishedCall, region: str) -> str:
+    """What was dialled: a citizen's or public number as is, but the outside number an agent dialled (kind
+    internal) only masked; extensions stay readable."""
+    if call.kind == "internal" and numbers.normalise(call.dialled, region) is not None:
+        return numbers.mask(call.dialled, region)
+    return call.dialled

@@ -17,7 +17,6 @@ from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriUnavailable, BadRequest, ChannelGone, NotInStasis, quietly
 from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import (
-    Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
     Event,
@@ -26,6 +25,7 @@ from callcontrol.ari.models import (
     RecordingFinished,
     StasisStart,
 )
+from callcontrol.ari.resources import Channel
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.legs import TRANSFER_LEG, PublicIdentity, leg_args, new_leg_id
 from callcontrol.calls.mailbox import Mailbox
@@ -37,6 +37,7 @@ log = structlog.get_logger("callcontrol.calls")
 
 # A dependency being away (Redis, a socket), not a bug: one log line with the error, no traceback.
 _OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
+
 
 class CallSession:
     """The call task's handle on its citizen channel. Implements calls.port.CallPort and RoutedCall."""
@@ -125,10 +126,9 @@ class CallSession:
 
     def attach_leg(self, channel_id: str) -> None:
         """A leg of this call: its events come here (through the dispatcher), and it is hung up at the end."""
-        if self._own_channel is not None:
+        self.own_channel(channel_id)
+        if self._own_channel is not None:  # the dispatcher: route the leg's events here
             self._own_channel(channel_id, self)
-        else:
-            self.own_channel(channel_id)
         self.on_cleanup(lambda: quietly(self._ari.hangup(channel_id)))
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:

@@ -41,6 +41,7 @@ class Leg:
     channel_id: str
     device: Device
     result: LegResult
+    answered: bool = False  # the phone answered (a mobile's voicemail too), whether or not the agent accepted
 
 
 class Dialer:
@@ -100,7 +101,8 @@ class Dialer:
             )
             if isinstance(answered, StasisStart):
                 accepted = await self._whisper_and_accept(call, leg_id, device, hotline)
-            return Leg(agent.id, leg_id, device, LegResult.ACCEPTED if accepted else LegResult.NO_ANSWER)
+            result = LegResult.ACCEPTED if accepted else LegResult.NO_ANSWER
+            return Leg(agent.id, leg_id, device, result, answered=isinstance(answered, StasisStart))
         finally:
             if not accepted:  # rang out, refused, or cancelled because another leg won: never leave it open
                 await quietly(self._ari.hangup(leg_id))

@@ -2,13 +2,16 @@
 
 A claim (state/queues.py) has already reserved the agents atomically; this rings them, keeps the first leg
 accepted, frees the others (their legs are hung up by the dialer), and on no answer counts the misses
-(auto-pause after `max_misses`) and puts the call back at its place.
+(auto-pause after `max_misses`) and puts the call back at its place. A mobile that answered without accepting
+(its voicemail) is skipped for that citizen from then on; a softphone found unregistered is marked unreachable
+and freed without a miss (it was never rung).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import structlog
 
@@ -19,16 +22,25 @@ from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import CallNotWaiting, StateError
 from callcontrol.state.events import CallChanged, CallStage
 from callcontrol.state.layer import StateLayer
-from callcontrol.state.models import Claim, Device
+from callcontrol.state.models import AgentRecord, Claim, Device
 
 log = structlog.get_logger("callcontrol.routing")
 
 
+class SoftphoneReach(Protocol):
+    """Is a softphone registered? (routing/endpoints.AriReachability; None: cannot tell)"""
+
+    async def softphone_registered(self, endpoint: str) -> bool | None: ...
+
+
 class OfferDesk:
-    def __init__(self, *, state: StateLayer, dialer: Dialer, instance_id: str):
+    def __init__(
+        self, *, state: StateLayer, dialer: Dialer, instance_id: str, reach: SoftphoneReach | None = None
+    ):
         self._state = state
         self._dialer = dialer
         self._instance = instance_id
+        self._reach = reach
         self._publishing: set[asyncio.Task[None]] = set()
 
     async def ring(
@@ -61,10 +73,11 @@ class OfferDesk:
             )
 
         rings: dict[asyncio.Task[Leg], str] = {}
+        records: dict[str, AgentRecord] = {}
         for agent_id in claim.agent_ids:
             tried.append(agent_id)
             try:
-                record = await self._state.agents.get_record(agent_id)
+                record = records[agent_id] = await self._state.agents.get_record(agent_id)
                 device = (await self._state.agents.get_state(agent_id)).device or Device.SOFTPHONE
             except StateError as exc:
                 log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
@@ -75,7 +88,8 @@ class OfferDesk:
         for leg in extra:  # accepted in the same instant as the winner: that agent is not needed
             await self._dialer.dismiss(leg)
         if winner is None:
-            await self._no_answer(call, hotline, claim)
+            legs = {rings[t]: t.result() for t in rings if not t.cancelled() and t.exception() is None}
+            await self._no_answer(call, hotline, claim, legs, records)
             return None
         if len(claim.agent_ids) > 1:  # ring-all: the others are free again at once (their legs are hung up)
             await self._state.queues.release_ringall(call.call_id, winner.agent_id)
@@ -98,9 +112,28 @@ class OfferDesk:
         except CallNotWaiting:
             return None
 
-    async def _no_answer(self, call: RoutedCall, hotline: HotlineRouting, claim: Claim) -> None:
+    async def _no_answer(
+        self,
+        call: RoutedCall,
+        hotline: HotlineRouting,
+        claim: Claim,
+        legs: Mapping[str, Leg],
+        records: Mapping[str, AgentRecord],
+    ) -> None:
         for agent_id in claim.agent_ids:
+            leg = legs.get(agent_id)
             try:
+                if leg is not None and leg.device is Device.MOBILE and leg.answered:
+                    # Answered without accepting: her voicemail. Ringing her again for this citizen would only
+                    # loop into the voicemail until she is auto-paused; skipped first, before she is free again.
+                    await self._state.queues.skip_agent(call.call_id, agent_id)
+                    call.note("agent:skipped", agent=agent_id, reason="voicemail")
+                elif leg is not None and await self._unregistered(records.get(agent_id), leg):
+                    await self._state.agents.set_reachable(agent_id, Device.SOFTPHONE, False)
+                    await self._state.queues.release(agent_id)  # freed (the call requeued), no miss counted
+                    call.note("agent:unreachable", agent=agent_id)
+                    log.info("agent_softphone_unreachable", agent=agent_id)
+                    continue
                 missed = await self._state.queues.release_no_answer(
                     call.call_id, agent_id, max_misses=hotline.max_misses
                 )
@@ -110,6 +143,14 @@ class OfferDesk:
             call.note("agent:no_answer", agent=agent_id, missed=missed.missed)
             if missed.auto_paused:
                 log.info("agent_paused_no_answer", agent=agent_id, missed=missed.missed)
+
+    async def _unregistered(self, record: AgentRecord | None, leg: Leg) -> bool:
+        """A softphone leg that never answered, whose endpoint Asterisk says is not registered (not a miss)."""
+        if self._reach is None or record is None or not record.softphone:
+            return False
+        if leg.device is not Device.SOFTPHONE or leg.answered:
+            return False
+        return await self._reach.softphone_registered(record.softphone) is False
 
 
 async def _first_accepted(rings: dict[asyncio.Task[Leg], str]) -> tuple[Leg | None, list[Leg]]:

@@ -27,7 +27,7 @@ from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.hotlines import HotlineRouting
-from callcontrol.routing.offer import OfferDesk
+from callcontrol.routing.offer import OfferDesk, SoftphoneReach
 from callcontrol.routing.ports import AlwaysOpen, HotlineHours
 from callcontrol.routing.resume import Resumer
 from callcontrol.routing.waiting import WaitingRoom
@@ -53,6 +53,7 @@ class HotlineRouter:
         instance_id: str,
         clock: Clock,
         hours: HotlineHours | None = None,
+        reach: SoftphoneReach | None = None,
         health: RedisHealth | None = None,
         degraded_context: str = "",
     ):
@@ -63,7 +64,7 @@ class HotlineRouter:
         self._instance = instance_id
         self._hours = hours or AlwaysOpen()
         self.conversations = Conversations(ari=ari, state=state, clock=clock)
-        offers = OfferDesk(state=state, dialer=dialer, instance_id=instance_id)
+        offers = OfferDesk(state=state, dialer=dialer, instance_id=instance_id, reach=reach)
         self.waiting = WaitingRoom(
             ari=ari,
             state=state,
@@ -162,7 +163,8 @@ class HotlineRouter:
         members = [agent for agent, _penalty in await self._state.agents.members(hotline_id)]
         if not members:
             return False
-        return any(s.status in _REACHABLE for s in await self._state.agents.states(members))
+        # a softphone that is not registered does not count: nobody could answer there
+        return any(s.status in _REACHABLE and s.reachable for s in await self._state.agents.states(members))
 
 
 def _state_unavailable(hotline_id: str, exc: Exception) -> str:

@@ -123,5 +123,42 @@ class Agents:
         reply = await self._op("record_miss", agent_id, now, max_misses)
         return int(reply["presence"]["missed"])
 
+    async def set_reachable(
+        self, agent_id: str, device: Device | str, reachable: bool, *, now: float | None = None
+    ) -> bool:
+        """Whether `device` answers at all (a softphone: registered to Asterisk). An unreachable device is never
+        offered a call; becoming reachable while free there publishes agent_available. True when it changed."""
+        arg = f"{Device(device).value}={1 if reachable else 0}"
+        return bool((await self._op("set_reachable", agent_id, now, arg))["changed"])
+
     async def reset_misses(self, agent_id: str, *, now: float | None = None) -> AgentState:
         return self._state(agent_id, await self._op("reset_misses", agent_id, now))
+
+    # -- an agent's own calls (colleagues, citizens called back) ------------------------------------------------
+    async def begin_own_call(self, agent_id: str, call_id: str, *, now: float | None = None) -> AgentState:
+        """-> on_call for her own call `call_id` (no hotline call offered on top); AgentBusy while ringing or
+        already on a call. The state she was in comes back with end_own_call."""
+        return self._state(agent_id, await self._op("own_call_begin", agent_id, now, call_id, "softphone"))
+
+    async def end_own_call(self, agent_id: str, call_id: str, *, now: float | None = None) -> AgentState:
+        """Her own call `call_id` is over: the state she had before it (available publishes agent_available).
+        Harmless when she is not on that call (a second end, or a call that never marked her)."""
+        return self._state(agent_id, await self._op("own_call_end", agent_id, now, call_id, "softphone"))
+
+    async def find_by_softphone(self, extension: str) -> AgentRecord | None:
+        """The agent whose softphone is `extension` (the directory as synced from agents.yaml), or None."""
+        ids = await self.agent_ids()
+        async with self._store.redis.pipeline(transaction=False) as pipe:
+            for a in ids:
+                pipe.hget(self._keys.agent(a), "softphone")
+            phones = await pipe.execute()
+        for agent_id, phone in zip(ids, phones, strict=True):
+            if phone is not None and (phone.decode() if isinstance(phone, bytes) else phone) == extension:
+                return await self.get_record(agent_id)
+        return None
+
+    async def own_call_of(self, agent_id: str) -> str | None:
+        """The own call an agent is marked on_call for (None when none)."""
+        value = await self._store.redis.hget(self._keys.presence(agent_id), "own_call")
+        text = value.decode() if isinstance(value, bytes) else value
+        return text or None

@@ -92,6 +92,7 @@ class AgentState:
     reserved_hotline: str | None = None
     connected_at: float | None = None
     wrap_up_until: float | None = None
+    reachable: bool = True  # the device she is logged in on answers at all (a softphone: registered)
 
     @classmethod
     def from_hash(cls, agent_id: str, h: Mapping[str, Any]) -> AgentState:
@@ -110,11 +111,12 @@ class AgentState:
             reserved_hotline=_s(h.get("reserved_hotline")),
             connected_at=_f(h.get("connected_at")),
             wrap_up_until=_f(h.get("wrap_up_until")),
+            reachable=not device or h.get(f"{device}_reachable") != "0",
         )
 
     def is_free(self, now: float) -> bool:
         """Free to be offered a call: available, or in a wrap-up that has expired (claims end it lazily)."""
-        if self.reserved_by or self.device is None:
+        if self.reserved_by or self.device is None or not self.reachable:
             return False
         if self.status is AgentStatus.AVAILABLE:
             return True

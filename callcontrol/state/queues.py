@@ -192,6 +192,15 @@ class Queues:
         )
         return self._claim(reply)
 
+    async def skip_agent(self, call_id: str, agent_id: str) -> bool:
+        """Never offer this call to this agent again (every claim mode honours it); False when the call is gone."""
+        reply = await self._store.run("skip", call_id, agent_id)
+        return bool(reply.get("skipped"))
+
+    async def skipped(self, call_id: str) -> list[str]:
+        """The agents this call is never offered to again, sorted."""
+        return sorted(decode_list(await self._store.redis.smembers(self._keys.skip(call_id))))
+
     async def release_ringall(
         self, call_id: str, winner: str | None, *, now: float | None = None
     ) -> tuple[str, ...]:

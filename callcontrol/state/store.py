@@ -25,6 +25,7 @@ SCRIPTS = (
     "release",
     "release_no_answer",
     "release_ringall",
+    "skip",
 )
 
 
@@ -65,6 +66,10 @@ class Keys:
 
     def call_agents(self, call_id: str) -> str:
         return f"{self.prefix}call:{call_id}:agents"
+
+    def skip(self, call_id: str) -> str:
+        """Agents never to be offered this call again (a voicemail answered for them); deleted with the call."""
+        return f"{self.prefix}call:{call_id}:skip"
 
     @property
     def calls(self) -> str:

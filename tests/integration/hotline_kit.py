@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from harness import REPO
+from harness import REPO, ari_password
 from sipp import SipMessage, SippProcess, agent_phone
 
 HOTLINE = "etat-civil"
@@ -80,15 +80,21 @@ def config_files(**hotline: Any) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------ agents and Redis
 
 
-def login(config_dir: Path, redis_url: str, agent: str, device: str = "softphone") -> None:
-    """`callcontrol agent login AGENT --device DEVICE`, as an agent (or the switchboard) would type it."""
+def agent_cli(config_dir: Path, redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`callcontrol agent ARGS...` as an agent (or the switchboard) would type it, with the ARI password (so that
+    a softphone login is checked against Asterisk)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCONTROL_")}
     env["CALLCONTROL_REDIS_URL"] = redis_url
-    done = subprocess.run(
-        [sys.executable, "-m", "callcontrol", "--config", str(config_dir), "--secrets", "/nonexistent",
-         "agent", "login", agent, "--device", device],
+    env["CALLCONTROL_ARI_PASSWORD"] = ari_password()
+    return subprocess.run(
+        [sys.executable, "-m", "callcontrol", "--config", str(config_dir), "--secrets", "/nonexistent", "agent", *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=20,
     )  # fmt: skip
+
+
+def login(config_dir: Path, redis_url: str, agent: str, device: str = "softphone") -> None:
+    """`callcontrol agent login AGENT --device DEVICE`, which must succeed."""
+    done = agent_cli(config_dir, redis_url, "login", agent, "--device", device)
     assert done.returncode == 0, f"login {agent}: {done.stdout}{done.stderr}"
 
 

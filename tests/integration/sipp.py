@@ -591,6 +591,34 @@ def citizen_call(
     return sipp.start()
 
 
+def softphone_call(
+    workdir: Path,
+    user: str,
+    called: str,
+    password: str | None = None,
+    *,
+    hangup_after: float = 30.0,
+    dtmf: DtmfPlan = (),
+    send_audio: bool = True,
+    name: str | None = None,
+) -> SippProcess:
+    """An agent's softphone `user` dialling `called` (tests/sipp/softphone_uac.xml): INVITE, Asterisk's digest
+    challenge answered with -au/-ap, then like citizen_call (RTP both ways once answered, BYE after
+    `hangup_after` s unless the other side hangs up first). Returns at once: `wait(timeout)` for the end."""
+    password = password if password is not None else os.environ.get("CALLCONTROL_AGENT_SIP_PASSWORD", "agent-demo")
+    sipp = SippProcess(
+        name or _unique(f"softphone-{user}-{called}"),
+        workdir,
+        "softphone_uac.xml",
+        keys={"caller": user, "called": called},
+        timeouts={"hangup": int(hangup_after * 1000)},
+        extra=["-m", "1", "-aa", "-default_behaviors", "all,-bye", "-au", user, "-ap", password],
+        dtmf_after_answer=dtmf,
+        send_audio=send_audio,
+    )
+    return sipp.start()
+
+
 def agent_phone(
     workdir: Path,
     user: str,

@@ -13,6 +13,7 @@ function K.rr(h) return P .. 'hotline:' .. h .. ':rr' end
 function K.handling(h) return P .. 'hotline:' .. h .. ':handling' end
 function K.call(c) return P .. 'call:' .. c end
 function K.call_agents(c) return P .. 'call:' .. c .. ':agents' end
+function K.skip(c) return P .. 'call:' .. c .. ':skip' end
 function K.calls() return P .. 'calls' end
 function K.instance(i) return P .. 'instance:' .. i end
 function K.events() return P .. 'events' end
@@ -44,9 +45,15 @@ local function presence(a)
   return p
 end
 
--- Free to be offered a call: no reservation, a device, and available or in an expired wrap-up.
+-- The device the agent is logged in on can be reached: its `<device>_reachable` flag is not "0" (the app keeps
+-- softphone_reachable from the ARI endpoint state; unknown or never checked counts as reachable).
+local function device_reachable(p)
+  return blank(p.device) or p[p.device .. '_reachable'] ~= '0'
+end
+
+-- Free to be offered a call: no reservation, a reachable device, and available or in an expired wrap-up.
 local function is_free(p, now)
-  if not blank(p.reserved_by) or blank(p.device) then return false end
+  if not blank(p.reserved_by) or blank(p.device) or not device_reachable(p) then return false end
   if p.state == 'available' then return true end
   return p.state == 'wrap_up' and (tonumber(p.wrap_up_until) or 0) <= tonumber(now)
 end
@@ -146,6 +153,6 @@ end
 local function delete_call(c)
   local h = redis.call('HGET', K.call(c), 'hotline')
   if h then redis.call('ZREM', K.waiting(h), c) end
-  redis.call('DEL', K.call(c), K.call_agents(c))
+  redis.call('DEL', K.call(c), K.call_agents(c), K.skip(c))
   redis.call('SREM', K.calls(), c)
 end

@@ -10,6 +10,9 @@
 -- head: calls are only claimed by the instance that owns them (its Asterisk holds the citizen); if the head
 -- call belongs to another live instance the claim returns none (that instance claims it: it gets the same
 -- event); calls of dead instances (no heartbeat key) are skipped until reconcile adopts or drops them.
+-- Skips: every mode leaves out the agents in the call's skip set (cc:call:{id}:skip, a voicemail answered for
+-- them, deleted with the call); a head call whose every free member is skipped keeps waiting and the claim looks
+-- at the calls behind it (those agents still serve the other citizens).
 local mode = ARGV[2]
 
 -- Byte order, like the zset's ordering of equal scores (Lua's `>` follows the server's collation locale).
@@ -21,8 +24,9 @@ local function bytes_gt(x, y)
   return #x > #y
 end
 
-local function pick(h, strategy, now, exclude)
-  local flat = redis.call('ZRANGE', K.members(h), 0, -1, 'WITHSCORES')  -- by penalty, then id
+-- The hotline's free members (not in `exclude`), by penalty then id.
+local function candidates(h, now, exclude)
+  local flat = redis.call('ZRANGE', K.members(h), 0, -1, 'WITHSCORES')
   local cands = {}
   for i = 1, #flat, 2 do
     local a = flat[i]
@@ -33,7 +37,11 @@ local function pick(h, strategy, now, exclude)
       end
     end
   end
-  if #cands == 0 then return {} end
+  return cands
+end
+
+-- The agent(s) `strategy` picks among `cands` (non-empty); nil for an unknown strategy.
+local function choose(h, strategy, cands)
   if strategy == 'ring_all' then
     local all = {}
     for i, cand in ipairs(cands) do all[i] = cand.id end
@@ -64,6 +72,22 @@ local function pick(h, strategy, now, exclude)
   return nil
 end
 
+-- The agents skipped for call c (a voicemail answered for them), as a set, plus `extra` ids.
+local function skipped(c, extra)
+  local set = {}
+  for _, a in ipairs(redis.call('SMEMBERS', K.skip(c))) do set[a] = true end
+  for _, a in ipairs(extra or {}) do set[a] = true end
+  return set
+end
+
+local function without(cands, exclude)
+  local kept = {}
+  for _, cand in ipairs(cands) do
+    if not exclude[cand.id] then kept[#kept + 1] = cand end
+  end
+  return kept
+end
+
 local function offer(c, call, agents, now, instance)
   for _, a in ipairs(agents) do reserve(a, c, call, now) end
   redis.call('ZREM', K.waiting(call.hotline), c)
@@ -80,19 +104,25 @@ end
 
 if mode == 'head' then
   local h, strategy, now, instance, limit = ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+  local free = nil  -- the free members, looked up once there is a call to give them
   for _, c in ipairs(redis.call('ZRANGE', K.waiting(h), 0, limit - 1)) do
     local call = hgetall(K.call(c))
     if blank(call.status) then
       redis.call('ZREM', K.waiting(h), c)  -- dangling entry: heal
-    elseif call.owner == instance then
-      local agents = pick(h, strategy, now, {})
-      if agents == nil then return fail('BAD_STRATEGY', {strategy = strategy}) end
-      if #agents == 0 then return none('no_agent') end
-      return offer(c, call, agents, now, instance)
-    elseif redis.call('EXISTS', K.instance(call.owner)) == 1 then
-      return none('not_owner', {call = c, owner = call.owner})
+    elseif call.owner == instance or redis.call('EXISTS', K.instance(call.owner)) == 1 then
+      free = free or candidates(h, now, {})
+      if #free == 0 then return none('no_agent') end
+      -- A call whose every free member is skipped for it keeps waiting; the calls behind it are served.
+      local cands = without(free, skipped(c))
+      if #cands > 0 then
+        if call.owner ~= instance then return none('not_owner', {call = c, owner = call.owner}) end
+        local agents = choose(h, strategy, cands)
+        if agents == nil then return fail('BAD_STRATEGY', {strategy = strategy}) end
+        return offer(c, call, agents, now, instance)
+      end
     end
   end
+  if free and #free > 0 then return none('all_skipped') end
   return none('no_call')
 elseif mode == 'call_for_agent' then
   local c, a, now, instance = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -102,17 +132,19 @@ elseif mode == 'call_for_agent' then
   local p = presence(a)
   if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
   if not is_free(p, now) then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'take call ' .. c}) end
+  if skipped(c)[a] then
+    return fail('AGENT_BUSY', {agent = a, state = 'skipped for this call (a voicemail answered)', op = 'take call ' .. c})
+  end
   return offer(c, call, {a}, now, instance)
 elseif mode == 'agent_for_call' then
   local c, strategy, now, instance, h = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[8]
-  local exclude = {}
-  for _, a in ipairs(cjson.decode(ARGV[7])) do exclude[a] = true end
   local call = hgetall(K.call(c))
   if blank(call.status) then return fail('CALL_NOT_FOUND', {call = c}) end
   if call.status ~= 'waiting' then return fail('CALL_NOT_WAITING', {call = c, status = call.status}) end
-  local agents = pick(h, strategy, now, exclude)
+  local cands = candidates(h, now, skipped(c, cjson.decode(ARGV[7])))
+  if #cands == 0 then return none('no_agent') end
+  local agents = choose(h, strategy, cands)
   if agents == nil then return fail('BAD_STRATEGY', {strategy = strategy}) end
-  if #agents == 0 then return none('no_agent') end
   return offer(c, call, agents, now, instance)
 end
 return fail('BAD_OP', {op = mode})

@@ -1,9 +1,18 @@
 -- presence(op, agent, now, arg, by): one agent's presence transitions, each a check-then-set done atomically.
 -- ops: login(device) logout pause(reason) unpause set_wrap_up(until) end_wrap_up record_miss(max) reset_misses
+--      set_reachable("softphone=1" / "softphone=0"): whether that device answers at all (ARI endpoint state)
+--      own_call_begin(call) own_call_end(call): an agent's own call (colleague, dial-out)
 -- Guarantees: a ringing / on-call agent is never logged out, paused or moved to another device (AGENT_BUSY);
 -- login, unpause and end_wrap_up publish agent_available; record_miss auto-pauses ("no_answer") at `max`;
 -- every change of state, device or pause reason publishes presence_changed (with `by`, the route that asked:
 -- "system" when empty; "auto-pause" for record_miss) in the same step. A no-op publishes nothing.
+-- An agent's own call (routing/agent_calls.py): own_call_begin(call) shows her on_call (so no hotline call is
+-- offered on top; AGENT_BUSY when ringing or already on a call), remembering the state she was in;
+-- own_call_end(call) puts that state back (available publishes agent_available; an expired wrap-up becomes
+-- available); it is a no-op unless her own call is that call.
+-- set_reachable only sets `<device>_reachable`; a device becoming reachable while the agent is free on it
+-- publishes agent_available (the longest waiting citizen is offered to her at once). An unreachable device is
+-- never free (is_free), whatever the state.
 local op, a, now, arg, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
@@ -16,7 +25,23 @@ local function invalid(what)
   return fail('INVALID_TRANSITION', {agent = a, state = p.state, op = what})
 end
 
-if op == 'login' then
+if op == 'own_call_begin' then
+  if blank(arg) then return fail('BAD_OP', {op = op}) end
+  if busy then return fail('AGENT_BUSY', {agent = a, state = p.state, op = 'place a call'}) end
+  redis.call('HSET', key, 'state', 'on_call', 'own_call', arg, 'own_call_prev', p.state, 'changed_at', now)
+elseif op == 'own_call_end' then
+  if blank(arg) or p.own_call ~= arg then
+    extra.presence = hgetall(key)
+    return reply(extra)
+  end
+  local prev = blank(p.own_call_prev) and 'logged_out' or p.own_call_prev
+  if prev == 'wrap_up' and (tonumber(p.wrap_up_until) or 0) <= tonumber(now) then prev = 'available' end
+  redis.call('HSET', key, 'state', prev, 'own_call', '', 'own_call_prev', '', 'changed_at', now)
+  if prev == 'available' then
+    redis.call('HSET', key, 'wrap_up_until', '', 'idle_since', now)
+    announce = true
+  end
+elseif op == 'login' then
   local endpoint = redis.call('HGET', K.agent(a), arg)
   if (arg ~= 'softphone' and arg ~= 'mobile') or blank(endpoint) then
     return fail('DEVICE_NOT_CONFIGURED', {agent = a, device = arg})
@@ -64,6 +89,16 @@ elseif op == 'record_miss' then
     redis.call('HSET', key, 'state', 'paused', 'pause_reason', 'no_answer', 'wrap_up_until', '',
       'changed_at', now)
     extra.auto_paused = true
+  end
+elseif op == 'set_reachable' then
+  local device, flag = string.match(arg or '', '^(%a+)=([01])$')
+  if device ~= 'softphone' and device ~= 'mobile' then return fail('DEVICE_NOT_CONFIGURED', {agent = a, device = arg}) end
+  local field = device .. '_reachable'
+  extra.changed = (p[field] or '') ~= flag
+  if extra.changed then
+    redis.call('HSET', key, field, flag)
+    p[field] = flag
+    announce = flag == '1' and p.device == device and is_free(p, now)
   end
 elseif op == 'reset_misses' then
   redis.call('HSET', key, 'missed', 0)

@@ -68,6 +68,9 @@ class FakeAri:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     playbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
+    endpoints: dict[str, str] = field(default_factory=dict)  # PJSIP resource -> state ("online", "offline")
+    subscriptions: list[str] = field(default_factory=list)  # event sources our app subscribed to
+    event_filter: Any = None  # the last PUT /applications/{app}/eventFilter body
     websockets: list[web.WebSocketResponse] = field(default_factory=list)
     connections: int = 0  # websockets accepted so far
     port: int = 0
@@ -305,6 +308,18 @@ class FakeAri:
                 return await self._play(channel_id, rest[0] if rest else uuid.uuid4().hex, req)
             case ("DELETE", "playbacks", playback_id):
                 return await self._stop_playback(playback_id)
+            case ("GET", "endpoints", "PJSIP"):
+                return _json(200, [self.endpoint_json(r) for r in self.endpoints])
+            case ("GET", "endpoints", "PJSIP", resource) if resource in self.endpoints:
+                return _json(200, self.endpoint_json(resource))
+            case ("GET", "endpoints", "PJSIP", _resource):
+                return _json(404, {"message": "Endpoint not found"})
+            case ("PUT", "applications", app, "eventFilter") if app == self.app:
+                self.event_filter = req.body
+                return _json(200, {"name": app, "events_allowed": (req.body or {}).get("allowed", [])})
+            case ("POST", "applications", app, "subscription") if app == self.app:
+                self.subscriptions.append(req.query.get("eventSource", ""))
+                return _json(200, {"name": app, "endpoint_ids": []})
             case _:
                 return _json(404, {"message": "Resource not found"})
 
@@ -323,6 +338,14 @@ class FakeAri:
         if self.events_on_hangup:
             self._later(0, self.push(self.stasis_end_of(channel), self.destroyed_of(channel)))
         return web.Response(status=204)
+
+    def endpoint_json(self, resource: str) -> dict[str, Any]:
+        return {"technology": "PJSIP", "resource": resource, "state": self.endpoints[resource], "channel_ids": []}
+
+    def endpoint_state_change(self, resource: str, state: str) -> dict[str, Any]:
+        """The event Asterisk sends when a softphone registers ("online") or its registration lapses."""
+        self.endpoints[resource] = state
+        return {"type": "EndpointStateChange", "application": self.app, "endpoint": self.endpoint_json(resource)}
 
     def stasis_end_of(self, channel: dict[str, Any]) -> dict[str, Any]:
         return {"type": "StasisEnd", "channel": channel}

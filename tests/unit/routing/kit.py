@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from callcontrol.ari.errors import AriError
-from callcontrol.ari.models import Bridge, CallerId, Channel
+from callcontrol.ari.resources import Bridge, CallerId, Channel
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
 from callcontrol.routing.dialer import Leg, LegResult
@@ -94,13 +94,15 @@ class StubDialer:
         self.delay = delay
         self.delays: dict[str, float] = {}  # per agent, overrides `delay`
         self.rung: list[tuple[str, float]] = []  # (agent, loop time)
+        self.answered: set[str] = set()  # agents whose phone answers without accepting (a mobile's voicemail)
 
     async def ring(self, call, agent: AgentRecord, device, hotline, on_dialled=None) -> Leg:
         self.rung.append((agent.id, asyncio.get_running_loop().time()))
         if on_dialled is not None:
             on_dialled(agent.id)
         await asyncio.sleep(self.delays.get(agent.id, self.delay))
-        return Leg(agent.id, f"leg-{agent.id}", device, self.results.get(agent.id, LegResult.ACCEPTED))
+        result = self.results.get(agent.id, LegResult.ACCEPTED)
+        return Leg(agent.id, f"leg-{agent.id}", device, result, answered=agent.id in self.answered)
 
 
 async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:
@@ -115,6 +117,7 @@ def make_router(
     dialer: StubDialer,
     ari: StubAri,
     hours: HotlineHours | None = None,
+    reach=None,
     *,
     health: RedisHealth | None = None,
     degraded_context: str = "",
@@ -131,6 +134,7 @@ def make_router(
         instance_id=INSTANCE,
         clock=Clock(zone=ZoneInfo("Europe/Paris")),
         hours=hours,
+        reach=reach,
         health=health,
         degraded_context=degraded_context,
     )
@@ -157,5 +161,3 @@ async def staff(layer: StateLayer, *ids: str, logged_in: bool = True) -> None:
     for a in ids if logged_in else ():
         await layer.agents.login(a, Device.SOFTPHONE)
         await asyncio.sleep(0.002)  # distinct idle_since
-
-

@@ -8,14 +8,8 @@ import asyncio
 import pytest
 
 from callcontrol.ari.errors import AriUnavailable
-from callcontrol.ari.models import (
-    Channel,
-    ChannelDestroyed,
-    ChannelDtmfReceived,
-    Playback,
-    PlaybackFinished,
-    StasisStart,
-)
+from callcontrol.ari.models import ChannelDestroyed, ChannelDtmfReceived, PlaybackFinished, StasisStart
+from callcontrol.ari.resources import Channel, Playback
 from callcontrol.calls.legs import PublicIdentity
 from callcontrol.routing.dialer import Dialer, Leg, LegResult
 from callcontrol.routing.hotlines import HotlineRouting

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from callcontrol.ari.models import Bridge, Channel, ChannelDestroyed
+from callcontrol.ari.models import ChannelDestroyed
+from callcontrol.ari.resources import Bridge, Channel
 from callcontrol.state.models import AgentStatus, CallStatus
 
 from .kit import HOTLINE, INSTANCE, StubAri, StubDialer, citizen, eventually, make_router, staff

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from callcontrol.ari.models import Channel, ChannelDestroyed
+from callcontrol.ari.models import ChannelDestroyed
+from callcontrol.ari.resources import Channel
 from callcontrol.routing.dialer import LegResult
 from callcontrol.routing.distributor import Offer
 from callcontrol.state import Device

@@ -9,7 +9,8 @@ import math
 
 import pytest
 
-from callcontrol.ari.models import Channel, ChannelDestroyed
+from callcontrol.ari.models import ChannelDestroyed
+from callcontrol.ari.resources import Channel
 from callcontrol.routing.dialer import LegResult
 from callcontrol.state import Device
 from callcontrol.state.models import AgentStatus
