@@ -12,6 +12,7 @@ is over for callcontrol (CallEnded); without one configured, the flow's `unavail
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 
 import structlog
@@ -137,6 +138,10 @@ class HotlineRouter:
             call.note("queue:full", hotline=hotline.id)
             return "full"
         except RedisError as exc:
+            # A slow Redis may still have queued it: never leave an entry nobody follows at a queue's head.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self._health.timeout):
+                    await self._state.queues.leave(call.call_id)
             return await self._degrade(call, hotline.id, describe(exc))
         except StateError as exc:
             return _state_unavailable(hotline.id, exc)
