@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import redis.asyncio as aioredis
 import structlog
+from redis.exceptions import RedisError
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
@@ -29,12 +31,16 @@ from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
+from callcontrol.state.epoch import StateEpoch
+from callcontrol.state.health import OUTAGE_ERRORS, RedisHealth, describe
 from callcontrol.state.layer import StateLayer
+from callcontrol.state.models import AgentStatus
 
 log = structlog.get_logger("callcontrol.app")
 
 HEARTBEAT_SECONDS = 5.0
 HEARTBEAT_TTL = 15.0
+STATE_CHECK_SECONDS = 1.0  # how soon a Redis that came back empty gets the directory and the clock again
 
 
 def make_clock(config: ConfigSet, clock_override: str | None) -> Clock:
@@ -44,13 +50,21 @@ def make_clock(config: ConfigSet, clock_override: str | None) -> Clock:
 
 
 class ClosuresAdapter:
-    """The flows' ManualClosures port over state/closures.py (a city-wide "all" switch counts too)."""
+    """The flows' ManualClosures port over state/closures.py (a city-wide "all" switch counts too). Redis away is
+    a builtin ConnectionError (the flows speak no Redis), raised at once while Redis counts as down."""
 
-    def __init__(self, state: StateLayer):
+    def __init__(self, state: StateLayer, health: RedisHealth):
         self._state = state
+        self._health = health
 
     async def get_closed(self, scope: str) -> Any:
-        return await self._state.closures.closed_for(scope)
+        if self._health.down:
+            raise ConnectionError("Redis unreachable (failed moments ago)")
+        try:
+            async with self._health.guard():
+                return await self._state.closures.closed_for(scope)
+        except RedisError as exc:
+            raise ConnectionError(f"Redis unreachable: {describe(exc)}") from None
 
 
 def flow_handler(runner: FlowRunner, router: HotlineRouter) -> CallHandler:
@@ -90,11 +104,14 @@ def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: 
     return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
 
 
-def journal_hook(state: StateLayer, salt: str, region: str) -> CallEndHook:
-    """Each finished call's journal line (calls/outcome.py decides what it holds)."""
+def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> CallEndHook:
+    """Each finished call's journal line (calls/outcome.py decides what it holds). An adopted call keeps the start
+    its first instance gave it (routing/resume.py restores it): its duration covers the whole call."""
 
     async def on_call_end(call: CallSession, duration: float) -> None:
         assert call.outcome is not None  # decided by the dispatcher before the hook runs
+        if call.resumed:
+            duration = max(duration, clock.time() - call.started_at)
         finished = FinishedCall(
             call_id=call.call_id,
             kind=call.kind,
@@ -114,42 +131,61 @@ def journal_hook(state: StateLayer, salt: str, region: str) -> CallEndHook:
     return on_call_end
 
 
-async def heartbeat(state: StateLayer, instance_id: str) -> None:
+async def heartbeat(state: StateLayer, instance_id: str, health: RedisHealth) -> None:
     while True:
         try:
-            await state.instances.heartbeat(instance_id, HEARTBEAT_TTL)
+            async with health.guard():
+                await state.instances.heartbeat(instance_id, HEARTBEAT_TTL)
+        except OUTAGE_ERRORS:
+            pass  # said once by the health (redis_unreachable ... redis_restored), not every beat
         except Exception as exc:
-            log.warning("heartbeat_failed", error=str(exc) or type(exc).__name__)
+            log.warning("heartbeat_failed", error=describe(exc))
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
-async def sync_directory(state: StateLayer, config: ConfigSet) -> None:
-    """Push config/agents.yaml into Redis (live presence kept), retrying while Redis is away."""
+async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock, instance_id: str) -> None:
+    """What this instance writes to Redis at start-up, and again when Redis lost it."""
+    await state.shared_clock.publish(clock)  # first, so that the CLI run once agents are synced reads our clock
+    log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
+    result = await state.agents.sync_agents(config.agents)  # live presence kept
+    log.info("agents_synced", agents=len(config.agents), added=list(result.added), removed=list(result.removed))
+    await state.instances.heartbeat(instance_id, HEARTBEAT_TTL)
+
+
+async def keep_state(
+    state: StateLayer,
+    config: ConfigSet,
+    clock: Clock,
+    instance_id: str,
+    health: RedisHealth,
+    refill: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Prepare the state, then check every second that Redis still holds it (state/epoch.py). A Redis that came
+    back empty, or was flushed, gets it again; the agents it forgot are reported: one `presence_lost` line, and
+    `agent status` shows them logged out with that reason until they log in again."""
+    epoch = StateEpoch(state.store)
+    token: str | None = None
+    logged_in: list[str] = []  # at the last check: what Redis may forget
     while True:
         try:
-            result = await state.agents.sync_agents(config.agents)
-            log.info("agents_synced", agents=len(config.agents), added=list(result.added), removed=list(result.removed))
-            return
+            async with health.guard(timeout=5.0):
+                if token is None or await epoch.current() != token:
+                    if token is not None:
+                        log.warning("state_lost", hint="Redis restarted without its data, or was flushed")
+                    await prepare_state(state, config, clock, instance_id)
+                    if token is not None and refill is not None:
+                        await refill()  # what else this instance keeps in Redis (the softphones' reachability)
+                    if token is not None and logged_in:
+                        marked = await epoch.mark_presence_lost(logged_in)
+                        log.warning("presence_lost", agents=logged_in, marked=marked, hint="they must log in again")
+                    token = await epoch.claim()
+                states = await state.agents.states()
+                logged_in = [s.agent_id for s in states if s.status is not AgentStatus.LOGGED_OUT]
+        except OUTAGE_ERRORS:
+            pass  # said once by the health; the next check retries
         except Exception as exc:
-            log.warning("agents_sync_failed", error=str(exc) or type(exc).__name__)
-            await asyncio.sleep(2.0)
-
-
-async def share_clock(state: StateLayer, clock: Clock) -> None:
-    """One clock for every process: publish this instance's city-clock offset (none: real time, key removed)."""
-    while True:
-        try:
-            await state.shared_clock.publish(clock)
-            log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
-            return
-        except Exception as exc:
-            log.warning("clock_share_failed", error=str(exc) or type(exc).__name__)
-            await asyncio.sleep(2.0)
-
-
-async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock) -> None:
-    await share_clock(state, clock)  # first, so that the CLI run once agents are synced reads our clock
-    await sync_directory(state, config)
+            log.warning("state_check_failed", error=describe(exc))
+        await asyncio.sleep(STATE_CHECK_SECONDS)
 
 
 async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asyncio.Event | None = None) -> None:
@@ -168,7 +204,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
-        closures = ClosuresAdapter(state)
+        health = RedisHealth()  # one view of Redis for routing, the "closed now" switch and the state loops
+        closures = ClosuresAdapter(state, health)
         distributor = Distributor(state, config.hotlines, instance_id)
         dispatcher = CallDispatcher(
             ari,
@@ -180,7 +217,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 number_salt=settings.logging.number_salt,
                 identity=identity,
             ),
-            on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country),
+            on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country, clock),
             unserved=unserved_handler(),
         )
         router = HotlineRouter(
@@ -192,6 +229,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             instance_id=instance_id,
             clock=clock,
             hours=ScheduleHours(config.flows.schedules, closures, clock.now),
+            health=health,
+            degraded_context=settings.degraded.context,
             reach=AriReachability(ari),
         )
         # The softphones' registrations are followed on an application of their own: subscribed to the PJSIP
@@ -222,8 +261,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 dispatcher.attach(tg)
                 router.attach(tg)
                 loops = [
-                    tg.create_task(prepare_state(state, config, clock)),
-                    tg.create_task(heartbeat(state, instance_id)),
+                    tg.create_task(keep_state(state, config, clock, instance_id, health, endpoints.on_connect)),
+                    tg.create_task(heartbeat(state, instance_id, health)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),

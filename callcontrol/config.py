@@ -97,6 +97,13 @@ class RedisSettings(_Section):
     url: str = "redis://127.0.0.1:6390/0"
 
 
+class DegradedSettings(_Section):
+    # Where a citizen goes when routing cannot reach Redis (ARI continue into this dialplan context, extension s):
+    # by default the fallback route's on-call phone (public caller ID), then voicemail. "" turns it off: the
+    # flow's `unavailable` branch plays instead.
+    context: str = "callcontrol-degraded"
+
+
 class LogSettings(_Section):
     format: Literal["json", "console"] = "json"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -147,6 +154,7 @@ class Settings(_Section):
     ari: AriSettings = AriSettings()
     asterisk: AsteriskSettings = AsteriskSettings()
     redis: RedisSettings = RedisSettings()
+    degraded: DegradedSettings = DegradedSettings()
     logging: LogSettings = LogSettings()
     http: HttpSettings = HttpSettings()
     instance: InstanceSettings = InstanceSettings()

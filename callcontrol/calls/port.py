@@ -93,6 +93,7 @@ class RoutedCall(CallPort, Protocol):
 
     caller_raw: str  # as Asterisk gave it (masked before it reaches a log or the journal)
     resumed: bool  # adopted after a restart of callcontrol
+    started_at: float  # epoch seconds (city clock); an adopted call gets its first instance's back (resume.py)
     answered_at: float | None
     hung_up: bool
     facts: CallFacts
@@ -117,4 +118,9 @@ class RoutedCall(CallPort, Protocol):
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:
         """Run `action` when the call ends, whatever the reason (last registered, first run)."""
+        ...
+
+    async def hand_back(self, context: str) -> None:
+        """Leave the citizen to the dialplan at `context` (extension s): the call is over for callcontrol and its
+        channel is not hung up (the degraded route)."""
         ...

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
@@ -32,6 +34,9 @@ from callcontrol.calls.port import END_EVENTS, PathStep, RecordingResult, channe
 from callcontrol.clock import Clock
 
 log = structlog.get_logger("callcontrol.calls")
+
+# A dependency being away (Redis, a socket), not a bug: one log line with the error, no traceback.
+_OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class CallSession:
@@ -246,6 +251,20 @@ class CallSession:
         await self._wait(channel_ended(leg_id))
         return True
 
+    async def hand_back(self, context: str) -> None:
+        """Leave the citizen to the dialplan at `context`, extension s (its prompts in the call's language): the
+        call is over for callcontrol; its channel is not hung up when the call's task ends."""
+        self._ending = True  # the StasisEnd that follows is ours, not the caller leaving
+        try:
+            await quietly(self._ari.set_variable(self.channel.id, "CHANNEL(language)", self.language))
+            async with self._ari_call():
+                await self._ari.continue_in_dialplan(self.channel.id, context=context, extension="s", priority=1)
+        except BaseException:
+            self._ending = False
+            raise
+        await self.mailbox.take(channel_ended(self.channel.id), timeout=5.0)  # StasisEnd: the dialplan has it
+        self.hung_up = True  # from now on the channel is the dialplan's: never hung up from here
+
     async def hangup(self, reason: str = "normal") -> None:
         self._ending = True
         await quietly(self._ari.hangup(self.channel.id, reason))
@@ -286,6 +305,8 @@ class CallSession:
             action = self._cleanups.pop()
             try:
                 await action()
+            except _OUTAGES as exc:
+                log.warning("call_cleanup_failed", error=str(exc) or type(exc).__name__)
             except Exception:
                 log.exception("call_cleanup_failed")
         if not self.hung_up:

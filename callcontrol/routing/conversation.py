@@ -54,11 +54,19 @@ class Conversations:
         call.note("agent_hung_up", agent=agent_id)
 
     async def carry_on(
-        self, call: RoutedCall, hotline: HotlineRouting, agent_id: str, bridge_id: str | None, leg_id: str
+        self,
+        call: RoutedCall,
+        hotline: HotlineRouting,
+        agent_id: str,
+        bridge_id: str | None,
+        leg_id: str,
+        connected_at: float | None = None,
     ) -> None:
-        """A conversation found up after a restart: keep its bridge, watch the agent's leg, release after."""
+        """A conversation found up after a restart: keep its bridge, watch the agent's leg, release after
+        (`connected_at`: when the previous instance connected it, for the handling time)."""
+        since = connected_at or self._clock.time()
         call.attach_leg(leg_id)
-        call.on_cleanup(lambda: self.release(agent_id, hotline, self._clock.time()))
+        call.on_cleanup(lambda: self.release(agent_id, hotline, since))
         if bridge_id:
             call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge_id)))
         call.facts.agent = agent_id

@@ -4,6 +4,9 @@
 - connected: keep the bridge, watch the agent's leg, release the agent when it ends;
 - unknown to Redis but bridged to a leg of its own (a `transfer`): keep that bridge until either side hangs up;
 - otherwise (it was in the IVR): not handled, its flow runs again.
+
+A queued call keeps its real start, its path until it was queued, its agent and connection time (kept with the
+queue entry, state/queues.py `history`): its one journal entry covers the whole call, not just the adoption.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ from redis.exceptions import RedisError
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, quietly
 from callcontrol.calls.legs import is_leg_of
-from callcontrol.calls.port import RoutedCall
+from callcontrol.calls.port import PathStep, RoutedCall
 from callcontrol.clock import Clock
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.routing.waiting import WaitingRoom
 from callcontrol.state.errors import StateError
 from callcontrol.state.layer import StateLayer
-from callcontrol.state.models import CallStatus
+from callcontrol.state.models import CallStatus, QueuedCall
+from callcontrol.state.queues import CallHistory
 
 
 class Resumer:
@@ -58,8 +62,10 @@ class Resumer:
             await self._waiting.leave(call.call_id)
             return False
         call.facts.hotline = hotline.id
+        history = await self._restore(call, queued)
         if queued.status is CallStatus.CONNECTED and queued.agents:
-            return await self._resume_conversation(call, hotline, queued.agents[0])
+            connected_at = history.connected_at if history else None
+            return await self._resume_conversation(call, hotline, queued.agents[0], connected_at)
         # Waiting, or an agent was ringing when the previous instance stopped: back at its place, ours now.
         loop = asyncio.get_running_loop()
         enqueued_at = loop.time() - max(self._clock.time() - queued.enqueued_at, 0)  # max_wait keeps counting
@@ -73,7 +79,27 @@ class Resumer:
         call.facts.queue_result = await self._waiting.wait(call, hotline, enqueued_at, loop.time())
         return True
 
-    async def _resume_conversation(self, call: RoutedCall, hotline: HotlineRouting, agent_id: str) -> bool:
+    async def _restore(self, call: RoutedCall, queued: QueuedCall) -> CallHistory | None:
+        """The call's start and path before the restart, as its first instance left them with the queue entry."""
+        try:
+            history = await self._state.queues.history(call.call_id)
+        except (StateError, RedisError):
+            return None
+        if history is None:  # queued by an older version: the journal starts at the adoption
+            return None
+        call.started_at = history.started_at
+        steps = [PathStep(at=float(s["at"]), step=str(s["step"]),
+                          detail={k: v for k, v in s.items() if k not in ("at", "step")}) for s in history.path]
+        steps.append(PathStep(at=queued.enqueued_at, step="queue:waiting", detail={"hotline": queued.hotline}))
+        if history.agent and history.connected_at:
+            steps.append(PathStep(at=history.connected_at, step="connected",
+                                  detail={"agent": history.agent, "hotline": queued.hotline}))
+        call.path[:0] = steps
+        return history
+
+    async def _resume_conversation(
+        self, call: RoutedCall, hotline: HotlineRouting, agent_id: str, connected_at: float | None = None
+    ) -> bool:
         bridge_id, legs = await self._bridge_of(call)
         if not legs:  # the agent's side is gone: free the agent, start the citizen's flow over
             await self._conversations.release(agent_id, hotline, self._clock.time())
@@ -81,7 +107,10 @@ class Resumer:
             if bridge_id:
                 await quietly(self._ari.destroy_bridge(bridge_id))
             return False
-        await self._conversations.carry_on(call, hotline, agent_id, bridge_id, legs[0])
+        with contextlib.suppress(StateError, RedisError):
+            device = (await self._state.agents.get_state(agent_id)).device
+            call.facts.device = device.value if device else None
+        await self._conversations.carry_on(call, hotline, agent_id, bridge_id, legs[0], connected_at)
         call.facts.queue_result = "answered"
         return True
 

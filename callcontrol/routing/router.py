@@ -3,11 +3,16 @@ queue let go of the call. The stages live in their own modules: waiting.py (musi
 offer.py (ring the claimed agents), conversation.py (bridge, wrap-up), resume.py (adoption after a restart).
 
 Outcomes (the flow's `enqueue.on` table branches on them): answered, closed, timeout, full, unavailable.
+
+Redis unreachable (or failed less than a few seconds ago: state/health.py): the **degraded route**. The citizen is
+handed back at once to the dialplan context `degraded.context` (the on-call phone, then voicemail) and the call
+is over for callcontrol (CallEnded); without one configured, the flow's `unavailable` branch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 
 import structlog
@@ -15,6 +20,8 @@ from redis.exceptions import RedisError
 
 from callcontrol import numbers
 from callcontrol.ari.client import AriClient
+from callcontrol.ari.errors import AriError
+from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
 from callcontrol.routing.conversation import Conversations
@@ -26,6 +33,7 @@ from callcontrol.routing.ports import AlwaysOpen, HotlineHours
 from callcontrol.routing.resume import Resumer
 from callcontrol.routing.waiting import WaitingRoom
 from callcontrol.state.errors import QueueFull, StateError
+from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentStatus
 
@@ -47,8 +55,12 @@ class HotlineRouter:
         clock: Clock,
         hours: HotlineHours | None = None,
         reach: SoftphoneReach | None = None,
+        health: RedisHealth | None = None,
+        degraded_context: str = "",
     ):
         self._state = state
+        self._health = health or RedisHealth()
+        self._degraded_context = degraded_context
         self._hotlines = hotlines
         self._instance = instance_id
         self._hours = hours or AlwaysOpen()
@@ -94,9 +106,14 @@ class HotlineRouter:
         if closed is not None:
             call.note("queue:closed", hotline=hotline.id, reason=closed)
             return "closed"
+        if self._health.down:  # failed a moment ago: do not make this citizen wait for it again
+            return await self._degrade(call, hotline.id, "Redis unreachable (failed moments ago)")
         try:
-            nobody = hotline.overflow_when_nobody and not await self._anyone_reachable(hotline.id)
-        except (StateError, RedisError) as exc:
+            async with self._health.guard():
+                nobody = hotline.overflow_when_nobody and not await self._anyone_reachable(hotline.id)
+        except RedisError as exc:
+            return await self._degrade(call, hotline.id, describe(exc))
+        except StateError as exc:
             return _state_unavailable(hotline.id, exc)
         if nobody:
             call.note("queue:unavailable", hotline=hotline.id)
@@ -106,22 +123,46 @@ class HotlineRouter:
         loop = asyncio.get_running_loop()
         enqueued_at = loop.time()
         try:
-            position = await self._state.queues.enqueue(
-                call.call_id,
-                hotline.id,
-                priority=hotline.priority,
-                owner=self._instance,
-                max_length=hotline.max_length or None,
-                caller_masked=numbers.mask(call.caller_raw),
-            )
+            async with self._health.guard():
+                position = await self._state.queues.enqueue(
+                    call.call_id,
+                    hotline.id,
+                    priority=hotline.priority,
+                    owner=self._instance,
+                    max_length=hotline.max_length or None,
+                    caller_masked=numbers.mask(call.caller_raw),
+                    started_at=call.started_at,  # kept for an instance that adopts the call (routing/resume.py)
+                    path=[{"at": p.at, "step": p.step, **p.detail} for p in call.path],
+                )
         except QueueFull:
             call.note("queue:full", hotline=hotline.id)
             return "full"
-        except (StateError, RedisError) as exc:
+        except RedisError as exc:
+            # A slow Redis may still have queued it: never leave an entry nobody follows at a queue's head.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self._health.timeout):
+                    await self._state.queues.leave(call.call_id)
+            return await self._degrade(call, hotline.id, describe(exc))
+        except StateError as exc:
             return _state_unavailable(hotline.id, exc)
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline.id, position=position)
         return await self.waiting.wait(call, hotline, enqueued_at, queued_at)
+
+    async def _degrade(self, call: RoutedCall, hotline_id: str, error: str) -> str:
+        """Redis unreachable: the degraded route at once (the call leaves us: CallEnded), else `unavailable`."""
+        context = self._degraded_context
+        log.error("queue_state_unavailable", hotline=hotline_id, error=error, degraded_route=context or None)
+        if not context:
+            return "unavailable"
+        call.note("queue:degraded", hotline=hotline_id, context=context)
+        try:
+            await call.hand_back(context)
+        except AriError as exc:  # Asterisk refused: the flow's own goodbye rather than nothing
+            log.error("degraded_route_failed", context=context, error=exc.message)
+            return "unavailable"
+        call.facts.queue_result = "degraded"
+        raise CallEnded(call.channel_id)
 
     async def _anyone_reachable(self, hotline_id: str) -> bool:
         members = [agent for agent, _penalty in await self._state.agents.members(hotline_id)]

@@ -8,7 +8,8 @@ The score is stored with the call, so a requeue puts the call back exactly where
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import CallNotFound, CallNotWaiting, StateError
@@ -25,6 +26,23 @@ def queue_score(priority: int, enqueued_at: float) -> int:
     if not isinstance(priority, int) or not 0 <= priority <= PRIORITY_MAX:
         raise ValueError(f"priority must be an int in 0..{PRIORITY_MAX}, got {priority!r}")
     return (PRIORITY_MAX - priority) * ARRIVAL_SPAN + round(enqueued_at * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class CallHistory:
+    """What a queued call had been through, kept with its entry for an instance that adopts it after a restart."""
+
+    started_at: float  # the call's start (epoch seconds on the city clock)
+    path: tuple[dict[str, Any], ...]  # its path until it was queued: {"at", "step", **detail}
+    agent: str | None = None  # the agent it is connected to, if any
+    connected_at: float | None = None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 class Queues:
@@ -45,17 +63,38 @@ class Queues:
         max_length: int | None = None,
         caller_masked: str = "",
         now: float | None = None,
+        started_at: float | None = None,
+        path: Sequence[Mapping[str, Any]] = (),
     ) -> int:
-        """Queue a call; returns its 1-based position. Raises QueueFull when `max_length` calls already wait."""
+        """Queue a call; returns its 1-based position. Raises QueueFull when `max_length` calls already wait.
+        `started_at` and `path` (the call's start and path so far) are kept for `history`."""
         check_id("call", call_id)
         check_id("hotline", hotline)
         check_id("instance", owner)
         now = self._store.now(now)
         reply = await self._store.run(
             "enqueue", call_id, hotline, queue_score(priority, now), priority, now, owner, max_length or 0,
-            caller_masked,
+            caller_masked, "" if started_at is None else started_at, json.dumps(list(path), default=str),
         )
         return int(reply["position"])
+
+    async def history(self, call_id: str) -> CallHistory | None:
+        """The start, path, agent and connection time kept with a queued call; None when unknown or not kept."""
+        raw = await self._store.redis.hmget(self._keys.call(call_id), ["started_at", "path", "agent", "connected_at"])
+        started_at, path, agent, connected_at = (v.decode() if isinstance(v, bytes) else v for v in raw)
+        start = _float(started_at)
+        if start is None:
+            return None
+        try:
+            steps = json.loads(path) if path else []
+        except ValueError:
+            steps = []
+        return CallHistory(
+            started_at=start,
+            path=tuple(s for s in steps if isinstance(s, dict) and "step" in s and "at" in s),
+            agent=agent or None,
+            connected_at=_float(connected_at),
+        )
 
     async def leave(self, call_id: str, *, now: float | None = None) -> tuple[str, ...]:
         """The citizen hung up: forget the call at once; returns the agents that were ringing for it (freed)."""

@@ -190,9 +190,11 @@ def test_given_no_ari_password_when_run_then_exits_2_saying_asterisk_refused_the
 
 
 def test_given_citizen_in_menu_when_redis_stops_then_call_continues_and_next_call_works(people, apps):
-    """Redis going away does not cut a citizen off: the flow goes on (the service is 'unavailable'); once Redis is
-    back, new calls are served and journaled again."""
-    app = apps.start(clock=OPEN)
+    """Redis going away does not cut a citizen off: without a degraded route (degraded.context "", the default one
+    has its own test in test_redis_loss.py) the flow goes on (the service is 'unavailable'); once Redis is back,
+    new calls are served and journaled again."""
+    no_degraded_route = shipped("callcontrol.yaml").replace("context: callcontrol-degraded", 'context: ""')
+    app = apps.start(clock=OPEN, config_dir=apps.config({"callcontrol.yaml": no_degraded_route}))
     citizen = people.citizen(CITIZEN, hangup_after=60)
     app.wait_for("call_step", step="gather:main-menu", timeout=10)
     try:

@@ -38,7 +38,9 @@ async def run(ctx: Context, verb: Schedule, label: str) -> Outcome:
     manual = None
     try:
         manual = await ctx.manual_closures.get_closed(hours.manual_scope)
-    except Exception:  # Redis down: the hours still decide; a hiccup must not cut citizens off
+    except (ConnectionError, TimeoutError) as exc:  # Redis away: the hours still decide; one line, no traceback
+        ctx.log.warning("manual_closures_unavailable", schedule=verb.name, error=str(exc) or type(exc).__name__)
+    except Exception:  # a bug: its traceback, and the hours still decide (a hiccup must not cut citizens off)
         ctx.log.warning("manual_closures_unavailable", schedule=verb.name, exc_info=True)
     state = ctx.evaluate(hours, call.now(), manual)
     call.note(f"schedule:{state.kind}", schedule=verb.name, reason=state.reason)

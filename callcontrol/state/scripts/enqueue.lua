@@ -1,9 +1,11 @@
--- enqueue(call, hotline, score, priority, now, owner, max_length, caller_masked) -> {position}
+-- enqueue(call, hotline, score, priority, now, owner, max_length, caller_masked, started_at, path) -> {position}
 -- Guarantees: the length check and the insertion are one step (two instances cannot both take the last
 -- place); the score (priority, then arrival) is stored with the call so a requeue restores the same place;
 -- enqueueing a call already waiting on the same hotline again is harmless and returns its position.
-local c, h, score, priority, now, owner, max_length, masked =
-  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
+-- started_at and path (JSON: the call's path so far) are kept with the entry, so that an instance adopting the
+-- call after a restart journals it from its real start.
+local c, h, score, priority, now, owner, max_length, masked, started_at, path =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10] or '', ARGV[11] or ''
 local existing = hgetall(K.call(c))
 if not blank(existing.status) then
   if existing.hotline == h and existing.status == 'waiting' then
@@ -16,7 +18,8 @@ if max_length > 0 and length >= max_length then
   return fail('QUEUE_FULL', {hotline = h, length = length})
 end
 redis.call('HSET', K.call(c), 'call_id', c, 'hotline', h, 'score', score, 'priority', priority,
-  'enqueued_at', now, 'owner', owner, 'caller_masked', masked, 'status', 'waiting')
+  'enqueued_at', now, 'owner', owner, 'caller_masked', masked, 'status', 'waiting',
+  'started_at', started_at, 'path', path)
 redis.call('ZADD', K.waiting(h), score, c)
 redis.call('SADD', K.calls(), c)
 local position = redis.call('ZRANK', K.waiting(h), c) + 1

@@ -17,6 +17,7 @@ from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.routing.ports import HotlineHours
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.state import AgentRecord, Device, StateLayer
+from callcontrol.state.health import RedisHealth
 
 HOTLINE = "etat-civil"
 INSTANCE = "i1"
@@ -69,6 +70,12 @@ class StubAri:
             raise self.originate_error
         return Channel(id=kw["channel_id"])
 
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        self.calls.append(("set_variable", channel_id, name, value))
+
+    async def continue_in_dialplan(self, channel_id: str, *, context=None, extension=None, priority=None) -> None:
+        self.calls.append(("continue", channel_id, context or "", extension or ""))
+
     async def bridges(self) -> list[Bridge]:
         return list(self.live_bridges)
 
@@ -111,6 +118,9 @@ def make_router(
     ari: StubAri,
     hours: HotlineHours | None = None,
     reach=None,
+    *,
+    health: RedisHealth | None = None,
+    degraded_context: str = "",
     **settings,
 ) -> tuple[HotlineRouter, Distributor]:
     hotlines = {HOTLINE: HotlineRouting(id=HOTLINE, **settings)}
@@ -125,6 +135,8 @@ def make_router(
         clock=Clock(zone=ZoneInfo("Europe/Paris")),
         hours=hours,
         reach=reach,
+        health=health,
+        degraded_context=degraded_context,
     )
     return router, distributor
 

@@ -1,0 +1,61 @@
+"""A call's cleanup with Redis away: one clean `call_cleanup_failed` line (the error, no traceback) per failed
+action, the other actions still run; a genuine bug in a cleanup still logs its traceback."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from callcontrol.ari.models import Channel
+from callcontrol.calls.session import CallSession
+from callcontrol.clock import Clock
+
+
+class HangupOnlyAri:
+    def __init__(self) -> None:
+        self.hung_up: list[str] = []
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        self.hung_up.append(channel_id)
+
+
+def session(ari: HangupOnlyAri) -> CallSession:
+    return CallSession(
+        channel=Channel(id="c1"), kind="inbound", dialled="0556000000", ari=ari,  # type: ignore[arg-type]
+        clock=Clock(zone=ZoneInfo("Europe/Paris")),
+    )  # fmt: skip
+
+
+async def test_given_redis_away_when_cleanup_fails_then_one_line_without_traceback_and_the_rest_runs(json_logs):
+    """Redis refusing in a cleanup action: the error text, no traceback; the citizen's channel is still hung up."""
+    ari = HangupOnlyAri()
+    call = session(ari)
+    ran: list[str] = []
+
+    async def release() -> None:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6390. Connection refused.")
+
+    async def destroy_bridge() -> None:
+        ran.append("bridge")
+
+    call.on_cleanup(destroy_bridge)
+    call.on_cleanup(release)
+    await call.cleanup()
+    failed = json_logs.events("call_cleanup_failed")
+    assert len(failed) == 1 and "Connection refused" in failed[0]["error"], failed
+    assert "Traceback" not in json_logs.raw and "exception" not in failed[0]
+    assert ran == ["bridge"] and ari.hung_up == ["c1"]
+
+
+async def test_given_a_bug_when_cleanup_fails_then_its_traceback_is_logged(json_logs):
+    """A cleanup action failing for any other reason is a bug: its traceback is in the log line."""
+    call = session(HangupOnlyAri())
+
+    async def broken() -> None:
+        raise KeyError("oops")
+
+    call.on_cleanup(broken)
+    await call.cleanup()
+    failed = json_logs.events("call_cleanup_failed")
+    assert len(failed) == 1 and "KeyError" in failed[0].get("exception", ""), failed
