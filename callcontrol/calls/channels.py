@@ -1,0 +1,110 @@
+"""The plumbing of a call: the citizen's channel and the legs it owns, the events the dispatcher delivers, the
+hangup that cancels the call's task, and the cleanups run when it ends. calls/session.py adds what a flow and
+routing may do with the call on top of it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from callcontrol.ari.client import AriClient
+from callcontrol.ari.errors import quietly
+from callcontrol.ari.models import ChannelDestroyed, Event
+from callcontrol.ari.resources import Channel
+from callcontrol.calls.mailbox import Mailbox
+from callcontrol.calls.port import channel_ended
+
+if TYPE_CHECKING:
+    from callcontrol.calls.session import CallSession
+
+log = structlog.get_logger("callcontrol.calls")
+
+# A dependency being away (Redis, a socket), not a bug: one log line with the error, no traceback.
+_OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class CallChannels:
+    def __init__(
+        self,
+        *,
+        channel: Channel,
+        ari: AriClient,
+        own_channel: Callable[[str, CallSession], None] | None = None,
+    ):
+        self.channel = channel
+        self.mailbox = Mailbox()
+        self.hung_up = False  # the citizen's side ended (hangup, vanished channel)
+        self._ending = False  # we are ending the call ourselves: the hangup events that follow are not the caller's
+        self._ari = ari
+        self._own_channel = own_channel  # the dispatcher's: route a leg's events to this call
+        self._on_end: Callable[[], None] | None = None
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        self._extra_channels: set[str] = set()
+
+    def deliver(self, event: Event) -> None:
+        """Called by the dispatcher for every event concerning this call's channels or bridges."""
+        if not self.hung_up and channel_ended(self.channel.id)(event):
+            self.hung_up = True
+            if not self._ending and self._on_end is not None:
+                self._on_end()
+        self.mailbox.put(event)
+
+    @property
+    def caller_left(self) -> bool:
+        """The citizen's side ended without us hanging it up."""
+        return self.hung_up and not self._ending
+
+    @property
+    def channel_id(self) -> str:
+        return self.channel.id
+
+    def set_end_hook(self, hook: Callable[[], None]) -> None:
+        """What to do when the citizen hangs up (the dispatcher cancels the call's task)."""
+        self._on_end = hook
+
+    def channel_vanished(self) -> None:
+        """The channel no longer exists in Asterisk (e.g. Asterisk restarted): end the call."""
+        self.deliver(ChannelDestroyed(type="ChannelDestroyed", channel=self.channel, cause_txt="vanished"))
+
+    @property
+    def owned_channels(self) -> set[str]:
+        return {self.channel.id, *self._extra_channels}
+
+    async def wait_channel_end(self, channel_id: str) -> None:
+        """Until `channel_id` (a leg of this call: an agent, a transfer) hangs up or vanishes."""
+        await self.mailbox.take(channel_ended(channel_id))
+
+    async def take(self, match: Callable[[Event], bool], timeout: float | None = None) -> Event | None:
+        return await self.mailbox.take(match, timeout)
+
+    def own_channel(self, channel_id: str) -> None:
+        self._extra_channels.add(channel_id)
+
+    def attach_leg(self, channel_id: str) -> None:
+        """A leg of this call: its events come here (through the dispatcher), and it is hung up at the end."""
+        self.own_channel(channel_id)
+        if self._own_channel is not None:  # the dispatcher: route the leg's events here
+            self._own_channel(channel_id, self)
+        self.on_cleanup(lambda: quietly(self._ari.hangup(channel_id)))
+
+    def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Register an async cleanup run when the call ends, whatever the reason (LIFO)."""
+        self._cleanups.append(action)
+
+    async def cleanup(self) -> None:
+        """Run registered cleanups, then hang up the citizen's channel if it is still ours. Never raises."""
+        self._ending = True
+        while self._cleanups:
+            action = self._cleanups.pop()
+            try:
+                await action()
+            except _OUTAGES as exc:
+                log.warning("call_cleanup_failed", error=str(exc) or type(exc).__name__)
+            except Exception:
+                log.exception("call_cleanup_failed")
+        if not self.hung_up:
+            await quietly(self._ari.hangup(self.channel.id))
