@@ -1,0 +1,141 @@
+"""The one Redis client factory (app and CLI alike): one Redis (`redis.url`) or a Sentinel-managed master.
+
+Either way the client has a bounded BlockingConnectionPool (a burst waits for a free connection, up to
+`pool_timeout`, instead of failing with "Too many connections") and retries each command with jittered
+exponential backoff on what a Redis restart or a Sentinel failover raises: ConnectionError, TimeoutError,
+MasterNotFoundError (no master elected yet) and READONLY (still connected to the demoted master). With
+Sentinel, every new connection asks the sentinels where the master is, so a retry reaches the new master.
+Measured facts and what a failover looks like from a call: docs/operations.md ("Redis Sentinel").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+import structlog
+from redis.asyncio.connection import BlockingConnectionPool
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
+
+if TYPE_CHECKING:  # a plain value from the composition root; nothing of ours is imported at run time
+    from callcontrol.config import RedisSettings
+
+log = structlog.get_logger("callcontrol.state.connect")
+
+RETRY_BASE_SECONDS = 0.05
+FOLLOW_SECONDS = 0.5  # how often follow_master asks the sentinels where the master is
+RETRIED_ERRORS = (ConnectionError, TimeoutError, MasterNotFoundError, ReadOnlyError)
+
+
+class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
+    """The master's address from the sentinels on each new connection, and a bounded pool that waits."""
+
+
+class SentinelMasterRedis(aioredis.Redis):
+    """The master's client; closing it closes the clients of the sentinels too."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        try:
+            await super().aclose(close_connection_pool)
+        finally:
+            await self.connection_pool.sentinel_manager.aclose()
+
+
+def retry_policy(settings: RedisSettings) -> Retry:
+    return Retry(
+        ExponentialWithJitterBackoff(cap=settings.retry_cap, base=RETRY_BASE_SECONDS),
+        settings.retries,
+        supported_errors=RETRIED_ERRORS,
+    )
+
+
+def sentinel_addresses(settings: RedisSettings) -> list[tuple[str, int]]:
+    return [(host, int(port)) for host, _, port in (item.rpartition(":") for item in settings.sentinels)]
+
+
+def describe(settings: RedisSettings) -> str:
+    """Where the client goes, for humans (logs, the CLI's "Redis unreachable at ..."): never the password."""
+    if settings.sentinels:
+        return f"master {settings.master_name!r} of sentinels {','.join(settings.sentinels)}"
+    parts = urlsplit(settings.url)
+    if parts.password is None:
+        return settings.url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect_redis(
+    settings: RedisSettings,
+    *,
+    socket_connect_timeout: float = 2.0,
+    socket_timeout: float | None = None,
+    health_check_interval: int = 0,
+) -> aioredis.Redis:
+    """A client on `settings` (nothing is connected before the first command); the caller closes it (aclose)."""
+    options: dict[str, Any] = {
+        "socket_connect_timeout": socket_connect_timeout,
+        "socket_timeout": socket_timeout,
+        "health_check_interval": health_check_interval,
+        "retry": retry_policy(settings),
+        "max_connections": settings.max_connections,
+        "timeout": settings.pool_timeout,  # how long a command waits for a free connection
+    }
+    if settings.password:
+        options["password"] = settings.password
+    if not settings.sentinels:
+        pool = BlockingConnectionPool.from_url(settings.url, **options)
+        return aioredis.Redis.from_pool(pool)
+    sentinel = Sentinel(
+        sentinel_addresses(settings),
+        sentinel_kwargs={"socket_connect_timeout": socket_connect_timeout, "socket_timeout": 2.0},
+    )
+    return sentinel.master_for(
+        settings.master_name,
+        redis_class=SentinelMasterRedis,
+        connection_pool_class=BlockingSentinelConnectionPool,
+        db=settings.db,
+        **options,
+    )
+
+
+async def follow_master(client: aioredis.Redis, every: float = FOLLOW_SECONDS) -> None:
+    """Move every connection to the new master as soon as the sentinels name one (run it for a long-lived client).
+
+    Measured: after `SENTINEL FAILOVER` the old master stays a master, and keeps every connection, until the
+    sentinels convert it to a replica ~10 s later; redis-py does not follow `+switch-master`, so without this a
+    client kept writing there, and everything it wrote in those seconds was lost. Returns at once for a client
+    without Sentinel.
+    """
+    pool = client.connection_pool
+    if not isinstance(pool, SentinelConnectionPool):
+        return
+    known: tuple[str, int] | None = None
+    while True:
+        try:
+            address = await pool.sentinel_manager.discover_master(pool.service_name)
+        except (ConnectionError, TimeoutError):  # no sentinel answers, or no master elected yet: ask again
+            address = None
+        if address is not None:
+            address = (str(address[0]), int(address[1]))
+            if known is not None and address != known:
+                log.warning("redis_master_switched", master=pool.service_name, old=f"{known[0]}:{known[1]}",
+                            new=f"{address[0]}:{address[1]}")
+                pool.master_address = address
+                await pool.disconnect(inuse_connections=True)  # commands in flight retry on the new master
+            known = address
+        await asyncio.sleep(every)
+
+
+__all__ = [
+    "RETRIED_ERRORS",
+    "BlockingSentinelConnectionPool",
+    "connect_redis",
+    "describe",
+    "follow_master",
+    "retry_policy",
+]
