@@ -19,7 +19,7 @@ import structlog
 from redis.asyncio.connection import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
 
 if TYPE_CHECKING:  # a plain value from the composition root; nothing of ours is imported at run time
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # a plain value from the composition root; nothing of ours is
 log = structlog.get_logger("callcontrol.state.connect")
 
 RETRY_BASE_SECONDS = 0.05
+SENTINEL_TIMEOUT_SECONDS = 1.0  # a sentinel that does not answer within this is skipped for the next one
 FOLLOW_SECONDS = 0.5  # how often follow_master asks the sentinels where the master is
 RETRIED_ERRORS = (ConnectionError, TimeoutError, MasterNotFoundError, ReadOnlyError)
 
@@ -92,7 +93,13 @@ def connect_redis(
         return aioredis.Redis.from_pool(pool)
     sentinel = Sentinel(
         sentinel_addresses(settings),
-        sentinel_kwargs={"socket_connect_timeout": socket_connect_timeout, "socket_timeout": 2.0},
+        # One try per sentinel and per lookup (redis-py's default would retry a dead sentinel ten times, ~4 s,
+        # before asking the next one); the command's own retry asks them all again.
+        sentinel_kwargs={
+            "socket_connect_timeout": min(socket_connect_timeout, SENTINEL_TIMEOUT_SECONDS),
+            "socket_timeout": SENTINEL_TIMEOUT_SECONDS,
+            "retry": Retry(NoBackoff(), 0),
+        },
     )
     return sentinel.master_for(
         settings.master_name,
