@@ -20,7 +20,7 @@ from redis.asyncio.connection import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
-from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
+from redis.exceptions import ConnectionError, ReadOnlyError, RedisError, TimeoutError
 
 if TYPE_CHECKING:  # a plain value from the composition root; nothing of ours is imported at run time
     from callcontrol.config import RedisSettings
@@ -125,7 +125,7 @@ async def follow_master(client: aioredis.Redis, every: float = FOLLOW_SECONDS) -
     while True:
         try:
             address = await pool.sentinel_manager.discover_master(pool.service_name)
-        except (ConnectionError, TimeoutError):  # no sentinel answers, or no master elected yet: ask again
+        except (RedisError, OSError):  # no sentinel answers, or no master elected yet: ask again
             address = None
         if address is not None:
             address = (str(address[0]), int(address[1]))

@@ -62,7 +62,7 @@ def test_given_a_bridged_call_and_a_waiting_citizen_when_the_redis_master_fails_
     print(f"{how}: master {old} -> {new} named by the sentinels after {took:.2f} s")
 
     login(config, "bruno")  # through the sentinels: the new master
-    app.wait_for("call_step", step="connected", agent="bruno", timeout=10)  # the waiting citizen is served
+    app.wait_for("call_step", step="connected", agent="bruno", timeout=5)  # the waiting citizen is served at once
     login(config, "chloe")
     began = time.monotonic()
     newcomer = people.citizen("0611223344", hangup_after=8)

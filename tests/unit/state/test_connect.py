@@ -11,7 +11,7 @@ import structlog
 from pydantic import ValidationError
 from redis.asyncio.connection import BlockingConnectionPool
 from redis.asyncio.sentinel import MasterNotFoundError
-from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
+from redis.exceptions import ConnectionError, ReadOnlyError, ResponseError, TimeoutError
 
 from callcontrol.__main__ import EXIT_REDIS, main
 from callcontrol.config import RedisSettings, load_config
@@ -120,7 +120,8 @@ async def test_follow_master_moves_every_connection_when_the_sentinels_name_a_ne
     """The sentinels name another master (or none for a while): connections are closed once, the switch logged."""
     client = connect_redis(RedisSettings(sentinels=SENTINELS))
     pool = client.connection_pool
-    answers = [("127.0.0.1", 6391), MasterNotFoundError("none"), ("127.0.0.1", 6391), ("127.0.0.1", 6392)]
+    answers = [("127.0.0.1", 6391), MasterNotFoundError("none"), ResponseError("LOADING"), ("127.0.0.1", 6391),
+               ("127.0.0.1", 6392)]
     disconnects: list[bool] = []
 
     async def discover_master(name: str):
