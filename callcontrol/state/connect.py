@@ -29,12 +29,25 @@ log = structlog.get_logger("callcontrol.state.connect")
 
 RETRY_BASE_SECONDS = 0.05
 SENTINEL_TIMEOUT_SECONDS = 1.0  # a sentinel that does not answer within this is skipped for the next one
-FOLLOW_SECONDS = 0.5  # how often follow_master asks the sentinels where the master is
+FOLLOW_SECONDS = 0.1  # how often follow_master asks the sentinels where the master is
 RETRIED_ERRORS = (ConnectionError, TimeoutError, MasterNotFoundError, ReadOnlyError)
 
 
 class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
-    """The master's address from the sentinels on each new connection, and a bounded pool that waits."""
+    """The master's address from the sentinels on each new connection, and a bounded pool that waits.
+
+    `promoted` (set by follow_master while a failover runs) is the replica being promoted: new connections go
+    there before the sentinels name it (until it is a master it answers READONLY, which is retried)."""
+
+    promoted: tuple[str, int] | None = None
+
+    async def get_master_address(self) -> tuple[str, int]:
+        if self.promoted is None:
+            return await super().get_master_address()
+        if self.master_address != self.promoted:
+            self.master_address = self.promoted
+            await self.disconnect(inuse_connections=False)
+        return self.promoted
 
 
 class SentinelMasterRedis(aioredis.Redis):
@@ -111,31 +124,56 @@ def connect_redis(
 
 
 async def follow_master(client: aioredis.Redis, every: float = FOLLOW_SECONDS) -> None:
-    """Move every connection to the new master as soon as the sentinels name one (run it for a long-lived client).
+    """Move every connection to the new master as soon as a failover promotes one (run it for a long-lived client).
 
     Measured: after `SENTINEL FAILOVER` the old master stays a master, and keeps every connection, until the
     sentinels convert it to a replica ~10 s later; redis-py does not follow `+switch-master`, so without this a
-    client kept writing there, and everything it wrote in those seconds was lost. Returns at once for a client
-    without Sentinel.
+    client kept writing there, and everything it wrote in those seconds was lost. The sentinels name the new
+    master ~0.6 s after its promotion; they flag the replica they promote ~0.1 s before it, so connections move
+    when that flag appears. Returns at once for a client without Sentinel.
     """
     pool = client.connection_pool
     if not isinstance(pool, SentinelConnectionPool):
         return
-    known: tuple[str, int] | None = None
+    known: tuple[str, int] | None = None  # where our connections go
     while True:
         try:
-            address = await pool.sentinel_manager.discover_master(pool.service_name)
+            named = _address(await pool.sentinel_manager.discover_master(pool.service_name))
+            promoted = await _promoted_replica(pool)
         except (RedisError, OSError):  # no sentinel answers, or no master elected yet: ask again
-            address = None
-        if address is not None:
-            address = (str(address[0]), int(address[1]))
-            if known is not None and address != known:
+            named = promoted = None
+        target = promoted or named
+        if isinstance(pool, BlockingSentinelConnectionPool):
+            pool.promoted = promoted
+        if target is not None:
+            if known is not None and target != known:
                 log.warning("redis_master_switched", master=pool.service_name, old=f"{known[0]}:{known[1]}",
-                            new=f"{address[0]}:{address[1]}")
-                pool.master_address = address
+                            new=f"{target[0]}:{target[1]}", promoting=promoted is not None)
+                pool.master_address = target
                 await pool.disconnect(inuse_connections=True)  # commands in flight retry on the new master
-            known = address
+            known = target
         await asyncio.sleep(every)
+
+
+def _address(value: Any) -> tuple[str, int]:
+    return str(value[0]), int(value[1])
+
+
+def _flags(state: dict[str, Any]) -> set[str]:
+    flags = state.get("flags") or ""
+    return set(flags.split(",")) if isinstance(flags, str) else set(flags)
+
+
+async def _promoted_replica(pool: SentinelConnectionPool) -> tuple[str, int] | None:
+    """The replica a failover in progress is promoting, as the sentinel that named the master sees it."""
+    sentinel = pool.sentinel_manager.sentinels[0]  # discover_master put the one that answered first
+    if "failover_in_progress" not in _flags(await sentinel.sentinel_master(pool.service_name)):
+        return None
+    for replica in await sentinel.sentinel_slaves(pool.service_name):
+        flags = _flags(replica)
+        if "promoted" in flags and not flags & {"s_down", "o_down", "disconnected"}:
+            return _address((replica["ip"], replica["port"]))
+    return None
 
 
 __all__ = [
