@@ -63,7 +63,7 @@ class SentinelMasterRedis(aioredis.Redis):
 def retry_policy(settings: RedisSettings) -> Retry:
     return Retry(
         ExponentialWithJitterBackoff(cap=settings.retry_cap, base=RETRY_BASE_SECONDS),
-        settings.retries,
+        settings.command_retries,
         supported_errors=RETRIED_ERRORS,
     )
 

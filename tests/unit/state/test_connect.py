@@ -23,14 +23,16 @@ SENTINELS = ("127.0.0.1:26390", "127.0.0.1:26391", "127.0.0.1:26392")
 
 
 async def test_one_redis_gets_a_bounded_pool_that_waits_and_retries_failover_errors() -> None:
-    """redis.url: a BlockingConnectionPool of max_connections that waits pool_timeout; retries on the four errors."""
+    """redis.url: a BlockingConnectionPool of max_connections that waits pool_timeout; retries (none unless set) on
+    the four errors."""
     client = connect_redis(RedisSettings(url="redis://127.0.0.1:6390/3", max_connections=7, pool_timeout=1.5))
     pool = client.connection_pool
     assert type(pool) is BlockingConnectionPool
     assert (pool.max_connections, pool.timeout) == (7, 1.5)
     assert pool.connection_kwargs["db"] == 3
     retry = pool.connection_kwargs["retry"]
-    assert retry.get_retries() == 8
+    assert retry.get_retries() == 0  # one Redis: away means away at once (the degraded route decides)
+    assert connect_redis(RedisSettings(retries=3)).connection_pool.connection_kwargs["retry"].get_retries() == 3
     for error in (ConnectionError, TimeoutError, MasterNotFoundError, ReadOnlyError):
         assert issubclass(error, tuple(retry._supported_errors)), error
     await client.aclose()
@@ -56,6 +58,7 @@ async def test_sentinels_give_a_master_client_with_a_waiting_pool() -> None:
     pool = client.connection_pool
     assert isinstance(pool, BlockingSentinelConnectionPool) and isinstance(pool, BlockingConnectionPool)
     assert (pool.service_name, pool.max_connections, pool.is_master) == ("mairie", 5, True)
+    assert pool.connection_kwargs["retry"].get_retries() == 8  # ~4.5 s: long enough for a failover
     assert pool.connection_kwargs["db"] == 2 and pool.connection_kwargs["password"] == "s3cret"
     hosts = [s.connection_pool.connection_kwargs for s in pool.sentinel_manager.sentinels]
     assert [(h["host"], h["port"]) for h in hosts] == [("127.0.0.1", 26390), ("127.0.0.1", 26391), ("127.0.0.1", 26392)]
