@@ -167,7 +167,7 @@ class _Sentinel:
     async def sentinel_slaves(self, name: str) -> list[dict[str, object]]:
         promoted = ",promoted" if self.failing_over else ""
         return [{"ip": "127.0.0.1", "port": 6393, "flags": "slave,s_down"},
-                {"ip": "127.0.0.1", "port": 6392, "flags": "slave" + promoted}]
+                {"ip": "127.0.0.1", "port": 6392, "flags": "slave,disconnected" + promoted}]  # as measured
 
 
 async def test_connections_move_to_the_replica_being_promoted_before_the_sentinels_name_it(monkeypatch) -> None:
