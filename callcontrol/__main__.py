@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from callcontrol import logs
@@ -59,21 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _redis_url_for_humans(url: str) -> str:
-    """The Redis URL without its password (it is shown on the terminal)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @contextlib.asynccontextmanager
 async def _state(config: ConfigSet) -> AsyncIterator[tuple[StateLayer, Clock]]:
     """The state layer on the shared city clock (cc:clock, set by a `run` with a demo clock): one time source."""
-    import redis.asyncio as aioredis
+    from callcontrol.state.connect import connect_redis
 
-    redis = aioredis.from_url(config.settings.redis.url, socket_connect_timeout=2, socket_timeout=5)
+    redis = connect_redis(config.settings.redis, socket_timeout=5)
     clock = Clock(zone=ZoneInfo(config.settings.city.timezone))
     state = StateLayer.create(redis, clock=clock.time)
     try:
@@ -91,8 +81,10 @@ def _with_redis(config: ConfigSet, command: Callable[[], Coroutine[Any, Any, int
     try:
         return asyncio.run(command())
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        url = _redis_url_for_humans(config.settings.redis.url)
-        print(f"callcontrol: Redis unreachable at {url}: {str(exc) or type(exc).__name__}", file=sys.stderr)
+        from callcontrol.state.connect import describe
+
+        where = describe(config.settings.redis)
+        print(f"callcontrol: Redis unreachable at {where}: {str(exc) or type(exc).__name__}", file=sys.stderr)
         return EXIT_REDIS
 
 

@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
@@ -31,6 +30,7 @@ from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
+from callcontrol.state.connect import connect_redis, follow_master
 from callcontrol.state.epoch import StateEpoch
 from callcontrol.state.health import OUTAGE_ERRORS, RedisHealth, describe
 from callcontrol.state.layer import StateLayer
@@ -198,7 +198,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             loop.add_signal_handler(sig, stop.set)
     clock = make_clock(config, clock_override)
     instance_id = settings.instance.id
-    redis = aioredis.from_url(settings.redis.url, socket_connect_timeout=2, health_check_interval=10)
+    redis = connect_redis(settings.redis, health_check_interval=10)
     state = StateLayer.create(redis, clock=clock.time)
     async with aiohttp.ClientSession() as http:
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
@@ -263,6 +263,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 loops = [
                     tg.create_task(keep_state(state, config, clock, instance_id, health, endpoints.on_connect)),
                     tg.create_task(heartbeat(state, instance_id, health)),
+                    tg.create_task(follow_master(redis)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callcontrol import numbers
 from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues, read_text
@@ -26,6 +26,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CALLCONTROL_ARI_PASSWORD": ("ari", "password"),
     "CALLCONTROL_ARI_APP": ("ari", "app"),
     "CALLCONTROL_REDIS_URL": ("redis", "url"),
+    "CALLCONTROL_REDIS_PASSWORD": ("redis", "password"),
     "CALLCONTROL_LOG_FORMAT": ("logging", "format"),
     "CALLCONTROL_LOG_LEVEL": ("logging", "level"),
     "CALLCONTROL_LOG_SALT": ("logging", "number_salt"),
@@ -94,7 +95,49 @@ class AsteriskSettings(_Section):
 
 
 class RedisSettings(_Section):
+    """One Redis (`url`) or a Sentinel-managed one (`sentinels` + `master_name`); state/connect.py builds the client."""
+
     url: str = "redis://127.0.0.1:6390/0"
+    sentinels: tuple[str, ...] = ()  # "host:port" of each sentinel; set: the master is asked of them
+    master_name: str = "mymaster"
+    db: int = Field(default=0, ge=0)  # with sentinels (with `url`, the URL's path says it)
+    password: str = Field(default="", repr=False)  # CALLCONTROL_REDIS_PASSWORD; the Redis nodes' (not the sentinels')
+    max_connections: int = Field(default=64, ge=1)  # per process; beyond, a command waits for a free one...
+    pool_timeout: float = Field(default=5.0, gt=0)  # ... this long, then fails
+    # Per command, on connection errors, timeouts, no master, READONLY. Default: 8 (~4.5 s, a failover) with
+    # sentinels; 0 with one Redis (as before: Redis away fails at once and the call takes its degraded route).
+    retries: int | None = Field(default=None, ge=0)
+    retry_cap: float = Field(default=1.0, gt=0)  # longest pause between two retries (exponential, jittered)
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6390/0)")
+        return value
+
+    @field_validator("sentinels")
+    @classmethod
+    def _host_ports(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            host, _, port = item.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{item!r} is not host:port (e.g. 127.0.0.1:26379)")
+        return value
+
+    @property
+    def command_retries(self) -> int:
+        if self.retries is not None:
+            return self.retries
+        return 8 if self.sentinels else 0
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RedisSettings:
+        if self.sentinels and "url" in self.model_fields_set:
+            raise ValueError("set either redis.url (one Redis) or redis.sentinels (Sentinel), not both")
+        if self.sentinels and not self.master_name:
+            raise ValueError("redis.master_name: the name the sentinels monitor (e.g. mymaster) is required")
+        return self
 
 
 class DegradedSettings(_Section):

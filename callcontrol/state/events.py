@@ -72,7 +72,7 @@ class CallChanged:
 @dataclass(frozen=True, slots=True)
 class Resubscribed:
     """Not a state change: `listen` is (again) subscribed; events may have been missed before it, so re-sweep.
-    `down_seconds` is 0.0 for the first subscription."""
+    `down_seconds` is 0.0 for the first subscription and when the client re-subscribed by itself (not measured)."""
 
     down_seconds: float = 0.0
 
@@ -175,7 +175,16 @@ class EventBus:
                              failed_attempts=failures)
                     lost_at, failures = None, 0
                 yield Resubscribed(down_seconds=down)
+                confirmations = 0
                 async for message in pubsub.listen():
+                    if message.get("type") == "subscribe":
+                        # redis-py's own retry may reconnect (e.g. to a new Sentinel master) and re-subscribe
+                        # without raising: a second confirmation means events were missed meanwhile.
+                        confirmations += 1
+                        if confirmations > 1:
+                            log.info("state_events_resubscribed", channel=self.channel)
+                            yield Resubscribed()
+                        continue
                     if message.get("type") != "message":
                         continue
                     event = parse_event(message["data"])

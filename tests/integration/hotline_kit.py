@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -220,35 +220,45 @@ def citizen_crowd(workdir: Path, calls: int, *, rate: int, hangup_after: float) 
 
 class ReservationWatch(threading.Thread):
     """Samples Redis every `every` s during a run: an agent held by two calls at once (cc:call:{c}:agents, read in
-    one MULTI so that the snapshot is consistent) is a violation."""
+    one MULTI so that the snapshot is consistent) is a violation. `client` (called before each sample) gives the
+    Redis to read, e.g. the current master of a Sentinel; a sample that fails is counted in `errors`."""
 
-    def __init__(self, redis_url: str, every: float = 0.02) -> None:
+    def __init__(self, redis_url: str, every: float = 0.02, client: Callable[[], redis.Redis] | None = None) -> None:
         super().__init__(daemon=True, name="reservation-watch")
         self.redis_url = redis_url
         self.every = every
+        self.client = client
         self.samples = 0
+        self.errors = 0
         self.max_calls_seen = 0
         self.violations: list[str] = []
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        own = redis.Redis.from_url(self.redis_url, decode_responses=True) if self.client is None else None
         try:
             while not self._stop_event.is_set():
-                calls = sorted(client.smembers("cc:calls"))
-                pipe = client.pipeline(transaction=True)
-                for call in calls:
-                    pipe.smembers(f"cc:call:{call}:agents")
-                held: dict[str, list[str]] = defaultdict(list)
-                for call, agents in zip(calls, pipe.execute() if calls else [], strict=True):
-                    for agent in agents:
-                        held[agent].append(call)
-                self.violations += [f"{agent} held by {cs}" for agent, cs in held.items() if len(cs) > 1]
-                self.samples += 1
-                self.max_calls_seen = max(self.max_calls_seen, len(calls))
+                try:
+                    self._sample(own or self.client())
+                except redis.RedisError:
+                    self.errors += 1
                 time.sleep(self.every)
         finally:
-            client.close()
+            if own is not None:
+                own.close()
+
+    def _sample(self, client: redis.Redis) -> None:
+        calls = sorted(client.smembers("cc:calls"))
+        pipe = client.pipeline(transaction=True)
+        for call in calls:
+            pipe.smembers(f"cc:call:{call}:agents")
+        held: dict[str, list[str]] = defaultdict(list)
+        for call, agents in zip(calls, pipe.execute() if calls else [], strict=True):
+            for agent in agents:
+                held[agent].append(call)
+        self.violations += [f"{agent} held by {cs}" for agent, cs in held.items() if len(cs) > 1]
+        self.samples += 1
+        self.max_calls_seen = max(self.max_calls_seen, len(calls))
 
     def stop(self) -> None:
         self._stop_event.set()

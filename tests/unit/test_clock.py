@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 
 import fakeredis
 import pytest
-import redis.asyncio
 
 from callcontrol.__main__ import main
 from callcontrol.clock import Clock
 from callcontrol.configset import load_config_set
-from callcontrol.state import StateLayer
+from callcontrol.state import StateLayer, connect
 
 PARIS = ZoneInfo("Europe/Paris")
 SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -53,7 +52,7 @@ async def test_every_process_reads_the_clock_the_app_shared() -> None:
 def shared_redis(monkeypatch: pytest.MonkeyPatch) -> fakeredis.FakeServer:
     """The CLI's Redis is a fakeredis server the test also reads."""
     server = fakeredis.FakeServer()
-    monkeypatch.setattr(redis.asyncio, "from_url", lambda *a, **k: fakeredis.FakeAsyncRedis(server=server))
+    monkeypatch.setattr(connect, "connect_redis", lambda *a, **k: fakeredis.FakeAsyncRedis(server=server))
     monkeypatch.setenv("CALLCONTROL_REDIS_URL", "redis://127.0.0.1:6390/0")
     return server
 

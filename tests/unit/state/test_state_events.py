@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import fakeredis
@@ -197,3 +198,44 @@ async def test_listen_survives_redis_going_away(monkeypatch: pytest.MonkeyPatch,
     assert names.count("state_events_lost") == 1 and names.count("state_events_restored") == 1
     restored = next(line for line in logs if line["event"] == "state_events_restored")
     assert restored["failed_attempts"] >= 5
+
+
+class _PubSub:
+    """A pubsub whose client re-subscribed by itself (as redis-py's retry does after a failover) between events."""
+
+    def __init__(self, messages: list[dict[str, object]]) -> None:
+        self.messages = messages
+
+    async def subscribe(self, channel: str) -> None:
+        pass
+
+    async def listen(self):
+        for message in self.messages:
+            yield message
+        await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_listen_reports_a_resubscription_the_client_made_by_itself(clock: Clock) -> None:
+    """A second subscribe confirmation (redis-py reconnected on its own) gives Resubscribed: missed events get swept."""
+    state = StateLayer.create(fakeredis.FakeAsyncRedis(decode_responses=True), clock=clock)
+    first, second = AgentAvailable("1001", (HOTLINE,), 1.0), AgentAvailable("1002", (HOTLINE,), 2.0)
+    channel = state.store.keys.events
+    pubsub = _PubSub([
+        {"type": "subscribe", "channel": channel, "data": 1},
+        {"type": "message", "channel": channel, "data": encode_event(first)},
+        {"type": "subscribe", "channel": channel, "data": 1},
+        {"type": "message", "channel": channel, "data": encode_event(second)},
+    ])  # fmt: skip
+    state.store.redis.pubsub = lambda: pubsub
+    received: list[object] = []
+    with structlog.testing.capture_logs() as logs, contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1):
+            async for event in state.events.listen():
+                received.append(event)
+                if len(received) == 4:
+                    break
+    assert received == [Resubscribed(), first, Resubscribed(), second]
+    assert [line["event"] for line in logs] == ["state_events_resubscribed"]
