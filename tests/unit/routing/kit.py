@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-from callcontrol.ari.errors import AriError
+from callcontrol.ari.errors import AriError, ChannelGone
 from callcontrol.ari.models import Bridge, CallerId, Channel
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
@@ -63,6 +63,12 @@ class StubAri:
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         self.calls.append(("hangup", channel_id))
 
+    async def channel(self, channel_id: str) -> Channel:
+        """Gone once hung up (or listed as not live when live_channels is used)."""
+        if ("hangup", channel_id) in self.calls:
+            raise ChannelGone(404, "Channel not found", "GET", f"/channels/{channel_id}")
+        return Channel(id=channel_id)
+
     async def originate(self, endpoint: str, **kw) -> Channel:
         self.calls.append(("originate", endpoint, kw["channel_id"], kw.get("caller_id", "")))
         if self.originate_error is not None:
@@ -88,12 +94,28 @@ class StubDialer:
         self.delays: dict[str, float] = {}  # per agent, overrides `delay`
         self.rung: list[tuple[str, float]] = []  # (agent, loop time)
 
-    async def ring(self, call, agent: AgentRecord, device, hotline, on_dialled=None) -> Leg:
+        self.answered: set[str] = set()  # agents whose phone answers at once (before the result)
+        self.dismissed: list[tuple[str, bool]] = []  # (leg, answered)
+        self.told_taken: list[str] = []
+        self.dismiss_delay = 0.0
+
+    async def ring(
+        self, call, agent: AgentRecord, device, hotline, on_dialled=None, *, leg_id=None, on_answered=None
+    ) -> Leg:
         self.rung.append((agent.id, asyncio.get_running_loop().time()))
         if on_dialled is not None:
             on_dialled(agent.id)
+        if agent.id in self.answered and on_answered is not None:
+            on_answered(leg_id or f"leg-{agent.id}")
         await asyncio.sleep(self.delays.get(agent.id, self.delay))
         return Leg(agent.id, f"leg-{agent.id}", device, self.results.get(agent.id, LegResult.ACCEPTED))
+
+    async def tell_taken(self, leg_id: str) -> None:
+        self.told_taken.append(leg_id)
+
+    async def dismiss(self, call, leg_id: str, *, answered: bool) -> None:
+        await asyncio.sleep(self.dismiss_delay)
+        self.dismissed.append((leg_id, answered))
 
 
 async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:
