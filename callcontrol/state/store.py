@@ -25,6 +25,8 @@ SCRIPTS = (
     "release",
     "release_no_answer",
     "release_ringall",
+    "release_dismissed",
+    "take_over",
 )
 
 
