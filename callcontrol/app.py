@@ -26,12 +26,11 @@ from callcontrol.flows.runner import FlowRunner
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.router import HotlineRouter
+from callcontrol.routing.takeover import Takeover
 from callcontrol.state.layer import StateLayer
 
 log = structlog.get_logger("callcontrol.app")
 
-HEARTBEAT_SECONDS = 5.0
-HEARTBEAT_TTL = 15.0
 
 
 def make_clock(config: ConfigSet, clock_override: str | None) -> Clock:
@@ -97,13 +96,14 @@ def journal_hook(state: StateLayer, salt: str, region: str) -> CallEndHook:
     return on_call_end
 
 
-async def heartbeat(state: StateLayer, instance_id: str) -> None:
+async def heartbeat(state: StateLayer, instance_id: str, app: str, ttl: float) -> None:
+    """Alive for `ttl` s, renewed every ttl/3; when it stops, another instance takes our callers over."""
     while True:
         try:
-            await state.instances.heartbeat(instance_id, HEARTBEAT_TTL)
+            await state.instances.heartbeat(instance_id, ttl, app=app)
         except Exception as exc:
             log.warning("heartbeat_failed", error=str(exc) or type(exc).__name__)
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.sleep(ttl / 3)
 
 
 async def sync_directory(state: StateLayer, config: ConfigSet) -> None:
@@ -176,6 +176,13 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             clock=clock,
             hours=ScheduleHours(config.flows.schedules, closures, clock.now),
         )
+        takeover = Takeover(
+            ari=ari,
+            state=state,
+            instance_id=instance_id,
+            expect_adopted=dispatcher.expect_adopted,
+            forget_adopted=dispatcher.forget_adopted,
+        )
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
@@ -194,7 +201,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 router.attach(tg)
                 loops = [
                     tg.create_task(prepare_state(state, config, clock)),
-                    tg.create_task(heartbeat(state, instance_id)),
+                    tg.create_task(heartbeat(state, instance_id, settings.ari.app, settings.instance.heartbeat_ttl)),
+                    tg.create_task(takeover.run()),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),

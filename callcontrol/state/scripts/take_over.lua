@@ -25,7 +25,7 @@ for _, a in ipairs(redis.call('SMEMBERS', K.agents())) do
       set_available(a, now, false)
       freed[#freed + 1] = a
     else
-      wrap_ups[#wrap_ups + 1] = {agent = a, ['until'] = tonumber(p.wrap_up_until)}
+      wrap_ups[#wrap_ups + 1] = {agent = a, ['until'] = p.wrap_up_until}  -- as stored (exact)
     end
   end
 end
