@@ -31,6 +31,8 @@ class StubAri:
         self.originate_error: AriError | None = None
         self.live_bridges: list[Bridge] = []  # what GET /bridges answers
         self.live_channels: list[str] = []  # what GET /channels answers
+        self.stasis: dict[str, str] = {}  # channel id -> its Stasis app_data, for the channels listed in Stasis
+        self.app = "callcontrol"
 
     async def answer(self, channel_id: str) -> None:
         self.calls.append(("answer", channel_id))
@@ -79,7 +81,14 @@ class StubAri:
         return list(self.live_bridges)
 
     async def channels(self) -> list[Channel]:
-        return [Channel(id=c) for c in self.live_channels]
+        return [
+            Channel(id=c, app_name="Stasis" if c in self.stasis else "", app_data=self.stasis.get(c, ""))
+            for c in self.live_channels
+        ]
+
+    async def request(self, method: str, path: str, *, params=None, body=None):
+        """Raw REST (the takeover's channel move): recorded as ("request", method, path, sorted params)."""
+        self.calls.append(("request", method, path, repr(sorted((params or {}).items()))))
 
     def named(self, name: str) -> list[tuple[str, ...]]:
         return [c for c in self.calls if c[0] == name]
