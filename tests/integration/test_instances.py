@@ -111,7 +111,7 @@ def test_given_two_instances_with_skewed_clocks_when_citizens_queue_then_they_ar
 ):
     """Two instances whose clocks differ (each started the demo clock at its own start) still queue citizens in
     the order they arrived, whichever instance holds them, and the agent serves them in that order."""
-    files = config_files(wrap_up=0, overflow_when_nobody=False, max_wait=60)
+    files = config_files(whisper=["beep"], wrap_up=0, overflow_when_nobody=False, max_wait=60)
     config = apps.config(files)
     app_a = apps.start(config_dir=config, app="callcontrol", clock="2026-11-23T10:00")
     time.sleep(2.5)  # B's city clock is now 2.5 s behind A's
@@ -125,7 +125,7 @@ def test_given_two_instances_with_skewed_clocks_when_citizens_queue_then_they_ar
     assert len(held) == 2, f"the dialplan gave every call to one instance: {held}"
     arrival = [f"{i:02d}" for i in range(citizens)]
     assert callers_in_queue(redis_url) == arrival
-    phone = hanging_up_agent(trace_dir, "1001", answer_after=0.05, hangup_after=0.5)
+    phone = hanging_up_agent(trace_dir, "1001", answer_after=0.05, hangup_after=1.0)
     people.processes.append(phone)
     people.registered.append("1001")
     login(config, redis_url, "alice")
@@ -150,7 +150,7 @@ def test_given_two_instances_when_one_is_killed_then_the_other_takes_its_waiting
     """kill -9 of one instance while its citizens wait: within 5 s of its heartbeat expiring the other instance
     takes them over (one `instance_taken_over` line with the counts), keeps them at their place, and serves them
     all; nobody is lost and no agent ever has two calls."""
-    files = config_files(wrap_up=0, overflow_when_nobody=False, max_wait=90)
+    files = config_files(whisper=["beep"], wrap_up=0, overflow_when_nobody=False, max_wait=90)
     env = {"CALLCONTROL_HEARTBEAT_TTL": str(HEARTBEAT_TTL)}
     config = apps.config(files)
     app_a = apps.start(config_dir=config, app="callcontrol", env=env)
@@ -175,7 +175,7 @@ def test_given_two_instances_when_one_is_killed_then_the_other_takes_its_waiting
 
     watch = ReservationWatch(redis_url)
     watch.start()
-    phones = [hanging_up_agent(trace_dir, ext, answer_after=0.05, hangup_after=0.5) for ext in ("1001", "1002")]
+    phones = [hanging_up_agent(trace_dir, ext, answer_after=0.05, hangup_after=1.0) for ext in ("1001", "1002")]
     for phone in phones:
         people.processes.append(phone)
         people.registered.append(phone.name.removeprefix("agent-"))
