@@ -10,7 +10,8 @@ on Asterisk, where the dead instance's channels are still in Stasis under its ap
 - a citizen Redis does not know (it was in the IVR) is moved too and its flow runs again, as after a restart;
 - the dead instance's agent legs (ringing, whispering) are hung up, and their agents freed once the legs are gone;
 - the wrap-ups still running get a timer here (the dead instance's timers are gone).
-Conversations (a citizen bridged with an agent) are left up in Asterisk: they are counted, not touched.
+Conversations (a citizen bridged with an agent) are left up in Asterisk, where they are; the taker watches them
+(ARI, once a second) and when either side hangs up, hangs up the other and frees the agent.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import structlog
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, ResourceGone, quietly
 from callcontrol.ari.models import Channel
-from callcontrol.calls.legs import owner_of
+from callcontrol.calls.legs import is_leg_of, owner_of
 from callcontrol.state.instances import TakeOver
 from callcontrol.state.layer import StateLayer
 
@@ -32,6 +33,7 @@ log = structlog.get_logger("callcontrol.routing")
 
 CHECK_SECONDS = 1.0  # how often the other instances' heartbeats are checked
 LEG_GONE_MAX_SECONDS = 3.0
+WATCH_SECONDS = 1.0  # how often a dead instance's conversation is looked at
 
 
 class Takeover:
@@ -80,6 +82,9 @@ class Takeover:
         legs = await self._hang_up_legs(result, channels)
         for agent_id, until in result.wrap_ups:
             timers.create_task(self._end_wrap_up(agent_id, until))
+        for call_id in result.connected:
+            legs = [c.id for c in channels if is_leg_of(c.id, call_id)]
+            timers.create_task(self._watch_conversation(call_id, legs))
         log.info(
             "instance_taken_over",
             dead=dead,
@@ -88,7 +93,7 @@ class Takeover:
             moved=moved,
             gone=gone,
             flows_restarted=restarted,
-            conversations_left_up=len(result.connected),
+            conversations_watched=len(result.connected),
             agents_released=len(result.dismissing) + len(result.freed),
             wrap_ups=len(result.wrap_ups),
             legs_hung_up=legs,
@@ -180,6 +185,31 @@ class Takeover:
             except AriError:  # gone (404), or Asterisk away: nothing more to wait for
                 return
             await asyncio.sleep(0.05)
+
+    async def _watch_conversation(self, call_id: str, legs: list[str]) -> None:
+        """A conversation the dead instance bridged: when the citizen or the agent hangs up, hang up the other
+        side and free the agent (no wrap-up: the taker does not know how long this one was)."""
+        try:
+            agents = (await self._state.queues.get_call(call_id)).agents
+        except Exception:
+            return
+        ids = {call_id, *legs}
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                up = {c.id for c in await self._ari.channels()} & ids
+            except AriError:
+                continue
+            if call_id not in up or not up - {call_id}:
+                break
+        for channel_id in up:
+            await quietly(self._ari.hangup(channel_id))
+        for agent_id in agents:
+            try:
+                await self._state.queues.release(agent_id)
+                log.info("agent_released", agent=agent_id, call_id=call_id, taken_over=True)
+            except Exception as exc:
+                log.warning("agent_release_failed", agent=agent_id, error=str(exc) or type(exc).__name__)
 
     async def _end_wrap_up(self, agent_id: str, until: float) -> None:
         """The dead instance's wrap-up timer, here: the agent is offered again when her wrap-up ends."""

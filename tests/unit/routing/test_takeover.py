@@ -64,3 +64,34 @@ async def test_given_dead_instance_when_taken_over_then_its_citizens_move_to_us_
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await redis.aclose()
+
+
+async def test_given_dead_instance_conversation_when_agent_hangs_up_then_citizen_hung_up_and_agent_freed():
+    """A conversation the dead instance bridged goes on in Asterisk; when the agent hangs up, the taker hangs up
+    the citizen and frees the agent (she is not left on a call nobody watches)."""
+    redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    layer = StateLayer.create(redis, clock=time.time)
+    await staff(layer, "alice")
+    await layer.instances.heartbeat(DEAD, 30, app=DEAD_APP)
+    await layer.queues.enqueue("t1", HOTLINE, owner=DEAD)
+    await layer.queues.claim_call_for_agent("t1", "alice", instance=DEAD)
+    await layer.queues.connect("t1", "alice")
+    await layer.instances.stop(DEAD)
+    ari = StubAri()
+    ari.live_channels = ["t1", "t1-leg0001"]
+    ari.stasis = {"t1": f"{DEAD_APP},inbound,0556000000", "t1-leg0001": f"{DEAD_APP},agent-leg,t1"}
+    takeover = Takeover(ari=ari, state=layer, instance_id="i-live", expect_adopted=lambda _c: None,
+                        forget_adopted=lambda _c: None, check_every=0.05)  # fmt: skip
+    runner = asyncio.create_task(takeover.run())
+    try:
+        await asyncio.sleep(3)
+        assert not ari.named("request") and not ari.named("hangup")  # talking: left alone
+        assert (await layer.agents.get_state("alice")).status is AgentStatus.ON_CALL
+        ari.live_channels = ["t1"]  # the agent hung up
+        await eventually(lambda: ("hangup", "t1") in ari.calls, timeout=3)
+        await asyncio.sleep(0.1)
+        assert (await layer.agents.get_state("alice")).status is AgentStatus.AVAILABLE
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await redis.aclose()
