@@ -83,8 +83,8 @@ class Takeover:
         for agent_id, until in result.wrap_ups:
             timers.create_task(self._end_wrap_up(agent_id, until))
         for call_id in result.connected:
-            legs = [c.id for c in channels if is_leg_of(c.id, call_id)]
-            timers.create_task(self._watch_conversation(call_id, legs))
+            its_legs = [c.id for c in channels if is_leg_of(c.id, call_id)]
+            timers.create_task(self._watch_conversation(call_id, its_legs))
         log.info(
             "instance_taken_over",
             dead=dead,
