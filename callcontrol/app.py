@@ -30,6 +30,7 @@ from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
+from callcontrol.routing.takeover import Takeover
 from callcontrol.state.connect import connect_redis, follow_master
 from callcontrol.state.epoch import StateEpoch
 from callcontrol.state.health import OUTAGE_ERRORS, RedisHealth, describe
@@ -38,8 +39,6 @@ from callcontrol.state.models import AgentStatus
 
 log = structlog.get_logger("callcontrol.app")
 
-HEARTBEAT_SECONDS = 5.0
-HEARTBEAT_TTL = 15.0
 STATE_CHECK_SECONDS = 1.0  # how soon a Redis that came back empty gets the directory and the clock again
 
 
@@ -131,16 +130,17 @@ def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> Cal
     return on_call_end
 
 
-async def heartbeat(state: StateLayer, instance_id: str, health: RedisHealth) -> None:
+async def heartbeat(state: StateLayer, instance_id: str, app: str, ttl: float, health: RedisHealth) -> None:
+    """Alive for `ttl` s, renewed every ttl/3; when it stops, another instance takes our callers over."""
     while True:
         try:
             async with health.guard():
-                await state.instances.heartbeat(instance_id, HEARTBEAT_TTL)
+                await state.instances.heartbeat(instance_id, ttl, app=app)
         except OUTAGE_ERRORS:
             pass  # said once by the health (redis_unreachable ... redis_restored), not every beat
         except Exception as exc:
             log.warning("heartbeat_failed", error=describe(exc))
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.sleep(ttl / 3)
 
 
 async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock, instance_id: str) -> None:
@@ -149,7 +149,8 @@ async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock, inst
     log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
     result = await state.agents.sync_agents(config.agents)  # live presence kept
     log.info("agents_synced", agents=len(config.agents), added=list(result.added), removed=list(result.removed))
-    await state.instances.heartbeat(instance_id, HEARTBEAT_TTL)
+    settings = config.settings
+    await state.instances.heartbeat(instance_id, settings.instance.heartbeat_ttl, app=settings.ari.app)
 
 
 async def keep_state(
@@ -243,6 +244,14 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         )
         endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
 
+        heartbeat_ttl = settings.instance.heartbeat_ttl
+        takeover = Takeover(
+            ari=ari,
+            state=state,
+            instance_id=instance_id,
+            expect_adopted=dispatcher.expect_adopted,
+            forget_adopted=dispatcher.forget_adopted,
+        )
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
         for entry in config.flows.entries:
@@ -262,7 +271,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 router.attach(tg)
                 loops = [
                     tg.create_task(keep_state(state, config, clock, instance_id, health, endpoints.on_connect)),
-                    tg.create_task(heartbeat(state, instance_id, health)),
+                    tg.create_task(heartbeat(state, instance_id, settings.ari.app, heartbeat_ttl, health)),
+                    tg.create_task(takeover.run()),
                     tg.create_task(follow_master(redis)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),

@@ -33,6 +33,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CALLCONTROL_HTTP_PORT": ("http", "port"),
     "CALLCONTROL_API_TOKEN": ("http", "token"),
     "CALLCONTROL_INSTANCE": ("instance", "id"),
+    "CALLCONTROL_HEARTBEAT_TTL": ("instance", "heartbeat_ttl"),
 }
 
 
@@ -161,6 +162,9 @@ class HttpSettings(_Section):
 
 class InstanceSettings(_Section):
     id: str = ""
+    # Seconds without a heartbeat after which another instance takes this one's callers over (heartbeat every
+    # third of it). Shorter: a dead instance's citizens wait less; too short: a busy instance is taken for dead.
+    heartbeat_ttl: float = Field(default=15.0, ge=1.0, le=300.0)
 
 
 NumberType = Literal[

@@ -58,6 +58,7 @@ class CallDispatcher:
         self._owners: dict[str, CallSession] = {}  # channel id -> call
         self._tasks: dict[str, asyncio.Task[None]] = {}  # call id -> task
         self._task_group: asyncio.TaskGroup | None = None
+        self._adopting: set[str] = set()  # channels moved to us from a dead instance: their StasisStart resumes
 
     def set_handler(self, kind: str, handler: CallHandler) -> None:
         """Handle calls whose first Stasis argument is `kind` (wired by the composition root)."""
@@ -76,11 +77,25 @@ class CallDispatcher:
         session.own_channel(channel_id)
         self._owners[channel_id] = session
 
+    def expect_adopted(self, channel_id: str) -> None:
+        """`channel_id` is being moved into our application from a dead instance's (routing/takeover.py): its
+        StasisStart is an adopted call (resumed=True), carried on where Redis says it was."""
+        self._adopting.add(channel_id)
+
+    def forget_adopted(self, channel_id: str) -> None:
+        """The move did not happen (the channel was gone): no StasisStart will come."""
+        self._adopting.discard(channel_id)
+
     # ------------------------------------------------------------------------------------------ events
 
     async def on_event(self, event: Event) -> None:
         if isinstance(event, StasisStart) and event.channel.id not in self._owners:
-            await self._start_call(event.channel, event.args)
+            resumed = event.channel.id in self._adopting
+            self._adopting.discard(event.channel.id)
+            if resumed:
+                log.info("call_adopted", channel=event.channel.id, kind=event.args[0] if event.args else "",
+                         moved=True)
+            await self._start_call(event.channel, event.args, resumed=resumed)
             return
         delivered: set[int] = set()
         for channel_id in event.channel_ids():

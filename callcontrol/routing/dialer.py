@@ -2,13 +2,15 @@
 
 The leg's channel id is chosen before the originate and attached to the citizen's call (calls/legs.py), so the
 leg's events land in that call's mailbox. The dialer never touches the citizen's channel. A leg that is not
-accepted (no answer, refused, or its ring cancelled because another agent won) is hung up before `ring` returns.
+accepted (no answer, refused) is hung up before `ring` returns. A ring cancelled because another agent won hangs
+its leg up on the way out, or, when the agent already answered, tells her "appel déjà pris" first (`dismiss`
+then hangs the leg up and waits until it is gone, so that she is never offered a call while it is still up).
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,6 +29,10 @@ from callcontrol.state.models import AgentRecord, Device
 log = structlog.get_logger("callcontrol.routing")
 
 WHISPER_MAX_SECONDS = 60.0
+ORIGINATE_GRACE_SECONDS = 2.0  # a ring cancelled mid-originate lets it finish, so that the hangup finds the leg
+TAKEN_PROMPT = "callcontrol/call-taken"  # "Appel déjà pris.", to an agent who answered a call another one took
+TAKEN_PROMPT_MAX_SECONDS = 4.0
+LEG_GONE_MAX_SECONDS = 3.0
 
 
 class LegResult(StrEnum):
@@ -69,48 +75,94 @@ class Dialer:
         device: Device,
         hotline: HotlineRouting,
         on_dialled: Callable[[str], None] | None = None,
+        *,
+        leg_id: str | None = None,
+        on_answered: Callable[[str], None] | None = None,
     ) -> Leg:
         """Ring one agent; returns once the leg is accepted (and still up) or has failed. Never raises ARI errors.
-        `on_dialled(agent_id)` runs as soon as Asterisk accepted the originate (the phone is being called).
-        Cancelled (another agent took the call), the leg is hung up on the way out."""
+        `on_dialled(agent_id)` runs as soon as Asterisk accepted the originate (the phone is being called),
+        `on_answered(leg_id)` when the agent's phone answered (before the whisper). Cancelled (another agent took
+        the call): a leg not answered is hung up on the way out; an answered one hears "appel déjà pris" and is
+        left to `dismiss`, which hangs it up."""
         endpoint = self.endpoint(agent, device)
         if endpoint is None:
             log.warning("agent_device_missing", agent=agent.id, device=device.value)
             return Leg(agent.id, "", device, LegResult.FAILED)
-        leg_id = new_leg_id(call.call_id, AGENT_LEG)
+        leg_id = leg_id or new_leg_id(call.call_id, AGENT_LEG)
         call.attach_leg(leg_id)
         log.info("agent_ringing", agent=agent.id, device=device.value, leg=leg_id, hotline=hotline.id)
-        accepted = False
+        accepted = answered = False
+        originate = asyncio.ensure_future(
+            self._ari.originate(
+                endpoint,
+                channel_id=leg_id,
+                app_args=leg_args(AGENT_LEG, call.call_id),
+                caller_id=self.caller_id(call, hotline, device),
+                timeout=max(1, round(hotline.ring_timeout)),
+                originator=call.channel_id,
+            )
+        )
         try:
             try:
-                await self._ari.originate(
-                    endpoint,
-                    channel_id=leg_id,
-                    app_args=leg_args(AGENT_LEG, call.call_id),
-                    caller_id=self.caller_id(call, hotline, device),
-                    timeout=max(1, round(hotline.ring_timeout)),
-                    originator=call.channel_id,
-                )
+                await asyncio.shield(originate)  # cancelled meanwhile: the originate still ends (see finally)
             except AriError as exc:
                 log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
                 return Leg(agent.id, leg_id, device, LegResult.FAILED)
             if on_dialled is not None:
                 on_dialled(agent.id)
-            answered = await call.take(
+            event = await call.take(
                 lambda e: is_about(e, leg_id, (StasisStart, *END_EVENTS)), timeout=hotline.ring_timeout + 2
             )
-            if isinstance(answered, StasisStart):
+            if isinstance(event, StasisStart):
+                answered = True
+                if on_answered is not None:
+                    on_answered(leg_id)
                 accepted = await self._whisper_and_accept(call, leg_id, device, hotline)
             result = LegResult.ACCEPTED if accepted else LegResult.NO_ANSWER
-            return Leg(agent.id, leg_id, device, result, answered=isinstance(answered, StasisStart))
+            return Leg(agent.id, leg_id, device, result, answered=answered)
         finally:
-            if not accepted:  # rang out, refused, or cancelled because another leg won: never leave it open
+            if not originate.done():  # a hangup sent before Asterisk created the leg would miss it
+                await asyncio.wait({originate}, timeout=ORIGINATE_GRACE_SECONDS)
+            if not originate.done():
+                originate.cancel()
+            elif not originate.cancelled():
+                originate.exception()  # retrieved (an AriError here is already logged or irrelevant)
+            if answered and not accepted and _cancelled():
+                await self.tell_taken(leg_id)  # `dismiss` hangs it up once she heard it
+            elif not accepted:  # rang out, refused, or cancelled before she answered: never leave it open
                 await quietly(self._ari.hangup(leg_id))
 
-    async def dismiss(self, leg: Leg) -> None:
-        """An accepted leg that is not needed after all (another agent took the call in the same instant)."""
-        log.info("agent_leg_dismissed", agent=leg.agent_id, leg=leg.channel_id)
-        await quietly(self._ari.hangup(leg.channel_id))
+    async def tell_taken(self, leg_id: str) -> None:
+        """The agent answered but another agent took the call: stop the whisper, say "appel déjà pris"."""
+        await quietly(self._ari.stop_playback(whisper_id(leg_id)))
+        try:
+            await self._ari.play(leg_id, [media_uri(TAKEN_PROMPT)], playback_id=taken_id(leg_id))
+        except AriError:
+            await quietly(self._ari.hangup(leg_id))
+
+    async def dismiss(self, call: RoutedCall, leg_id: str, *, answered: bool) -> None:
+        """A leg that lost the race (or was accepted in the same instant as the winner): once the agent heard
+        "appel déjà pris" (answered legs), hang it up and wait until Asterisk says it is gone. Never raises."""
+        log.info("agent_leg_dismissed", leg=leg_id, answered=answered)
+        if answered:
+            with contextlib.suppress(Exception):
+                await call.take(
+                    lambda e: is_about(e, leg_id, END_EVENTS)
+                    or (isinstance(e, PlaybackFinished) and e.playback.id == taken_id(leg_id)),
+                    timeout=TAKEN_PROMPT_MAX_SECONDS,
+                )
+        await quietly(self._ari.hangup(leg_id))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEG_GONE_MAX_SECONDS
+        while loop.time() < deadline:
+            try:
+                await self._ari.channel(leg_id)
+            except ResourceGone:
+                return
+            except AriError:
+                return
+            await asyncio.sleep(0.05)
+        log.warning("agent_leg_not_gone", leg=leg_id)
 
     async def _whisper_and_accept(
         self, call: RoutedCall, leg_id: str, device: Device, hotline: HotlineRouting
@@ -120,7 +172,7 @@ class Dialer:
         whisper = list(hotline.whisper) or [f"callcontrol/hotline-{hotline.id}"]
         media = whisper + (list(hotline.accept_prompt) if device is Device.MOBILE else [])
         try:
-            playback_id = uuid.uuid4().hex
+            playback_id = whisper_id(leg_id)
             await self._ari.play(leg_id, [media_uri(m) for m in media], playback_id=playback_id)
         except ResourceGone:
             return False
@@ -152,3 +204,17 @@ class Dialer:
             elif needs_key and isinstance(event, ChannelDtmfReceived) and event.digit == "1":
                 await quietly(self._ari.stop_playback(playback_id))
                 return True
+
+
+def whisper_id(leg_id: str) -> str:
+    return f"{leg_id}-whisper"
+
+
+def taken_id(leg_id: str) -> str:
+    return f"{leg_id}-taken"
+
+
+def _cancelled() -> bool:
+    """This task is being cancelled (its ring lost: another agent took the call)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

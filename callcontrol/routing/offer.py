@@ -1,10 +1,11 @@
 """Offering a waiting citizen to the agent(s) a claim reserved: ring, first accepted leg wins, no-answer.
 
 A claim (state/queues.py) has already reserved the agents atomically; this rings them, keeps the first leg
-accepted, frees the others (their legs are hung up by the dialer), and on no answer counts the misses
-(auto-pause after `max_misses`) and puts the call back at its place. A mobile that answered without accepting
-(its voicemail) is skipped for that citizen from then on; a softphone found unregistered is marked unreachable
-and freed without a miss (it was never rung).
+accepted, and on no answer counts the misses (auto-pause after `max_misses`) and puts the call back at its place.
+The losers of a ring-all stay reserved ("dismissing") until their leg is really gone: an agent who answered hears
+"appel déjà pris" first, and no agent is offered a new call while a leg of hers is still up. A mobile that answered
+without accepting (its voicemail) is skipped for that citizen from then on; a softphone found unregistered is
+marked unreachable and freed without a miss (it was never rung).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 
 import structlog
 
+from callcontrol.calls.legs import AGENT_LEG, new_leg_id
 from callcontrol.calls.port import RoutedCall
 from callcontrol.routing.dialer import Dialer, Leg, LegResult
 from callcontrol.routing.distributor import Offer
@@ -41,7 +43,7 @@ class OfferDesk:
         self._dialer = dialer
         self._instance = instance_id
         self._reach = reach
-        self._publishing: set[asyncio.Task[None]] = set()
+        self._publishing: set[asyncio.Task[None]] = set()  # event publications and dismissals in flight
 
     async def ring(
         self, call: RoutedCall, hotline: HotlineRouting, offer: Offer, tried: list[str], enqueued_at: float
@@ -74,6 +76,8 @@ class OfferDesk:
 
         rings: dict[asyncio.Task[Leg], str] = {}
         records: dict[str, AgentRecord] = {}
+        legs: dict[str, str] = {}  # agent id -> leg id, for every leg dialled
+        answered: set[str] = set()  # leg ids whose phone answered
         for agent_id in claim.agent_ids:
             tried.append(agent_id)
             try:
@@ -82,18 +86,49 @@ class OfferDesk:
             except StateError as exc:
                 log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
                 continue
-            ring = self._dialer.ring(call, record, device, hotline, on_dialled=on_dialled)
+            legs[agent_id] = new_leg_id(call.call_id, AGENT_LEG)
+            ring = self._dialer.ring(
+                call, record, device, hotline, on_dialled=on_dialled, leg_id=legs[agent_id], on_answered=answered.add
+            )
             rings[asyncio.create_task(ring)] = agent_id
         winner, extra = await _first_accepted(rings)
-        for leg in extra:  # accepted in the same instant as the winner: that agent is not needed
-            await self._dialer.dismiss(leg)
         if winner is None:
-            legs = {rings[t]: t.result() for t in rings if not t.cancelled() and t.exception() is None}
-            await self._no_answer(call, hotline, claim, legs, records)
+            results = {rings[t]: t.result() for t in rings if not t.cancelled() and t.exception() is None}
+            await self._no_answer(call, hotline, claim, results, records)
             return None
-        if len(claim.agent_ids) > 1:  # ring-all: the others are free again at once (their legs are hung up)
-            await self._state.queues.release_ringall(call.call_id, winner.agent_id)
+        if len(claim.agent_ids) > 1:
+            for leg in extra:  # accepted in the same instant as the winner: that agent is not needed
+                await self._dialer.tell_taken(leg.channel_id)
+            await self._dismiss_losers(call, winner, legs, answered | {leg.channel_id for leg in extra})
         return winner
+
+    async def _dismiss_losers(
+        self, call: RoutedCall, winner: Leg, legs: dict[str, str], answered: set[str]
+    ) -> None:
+        """Ring-all: the agents never dialled are free at once; those whose leg was dialled stay reserved until
+        their leg is gone ("appel déjà pris" first for those who answered), then are freed."""
+        losers = {a: leg for a, leg in legs.items() if a != winner.agent_id}
+        try:
+            await self._state.queues.release_ringall(call.call_id, winner.agent_id, keep=losers)
+        except StateError as exc:
+            log.warning("release_ringall_failed", error=str(exc))
+        for agent_id, leg_id in losers.items():
+            task = asyncio.get_running_loop().create_task(
+                self._dismiss(call, agent_id, leg_id, answered=leg_id in answered)
+            )
+            self._publishing.add(task)  # held until done
+            task.add_done_callback(self._publishing.discard)
+
+    async def _dismiss(self, call: RoutedCall, agent_id: str, leg_id: str, *, answered: bool) -> None:
+        """Not part of the call's task: the winner's conversation goes on, and the agent is freed even if the
+        citizen hangs up meanwhile."""
+        try:
+            await self._dialer.dismiss(call, leg_id, answered=answered)
+        finally:
+            try:
+                await self._state.queues.release_dismissed(call.call_id, agent_id)
+            except Exception as exc:  # Redis away: the takeover or the next reconcile frees her
+                log.warning("release_dismissed_failed", agent=agent_id, error=str(exc) or type(exc).__name__)
 
     async def _publish(self, event: CallChanged) -> None:
         try:

@@ -1,11 +1,34 @@
-"""Instance heartbeats and the stale entries (calls, reservations) of instances that died."""
+"""Instance heartbeats, the stale entries (calls, reservations) of instances that died, and their takeover."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .models import AgentState, CallStatus, QueuedCall, Reservation, StaleEntries, check_id
 from .store import Store, decode_list, decode_map
+
+
+@dataclass(frozen=True)
+class Dismissal:
+    """An agent a dead instance was ringing: reserved until her leg is gone, then `release_dismissed`."""
+
+    agent_id: str
+    call_id: str
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    """What `take_over` did in its one step (taken False: another instance did it, or the instance is alive)."""
+
+    dead: str
+    taken: bool
+    app: str = ""  # the dead instance's ARI application (its channels are still in Stasis under that name)
+    adopted: tuple[str, ...] = ()  # waiting calls (offered ones requeued) now owned by the taker, to move
+    connected: tuple[str, ...] = ()  # conversations left up in Asterisk (their agents stay on call)
+    dismissing: tuple[Dismissal, ...] = ()
+    freed: tuple[str, ...] = ()  # agents whose expired wrap-up ended now
+    wrap_ups: tuple[tuple[str, float], ...] = ()  # (agent, wrap_up_until) still running: the taker ends them
 
 
 class Instances:
@@ -13,14 +36,46 @@ class Instances:
         self._store = store
         self._keys = store.keys
 
-    async def heartbeat(self, instance_id: str, ttl: float, *, now: float | None = None) -> None:
-        """Mark `instance_id` alive for `ttl` seconds (call it every ttl/3 or so)."""
+    async def heartbeat(self, instance_id: str, ttl: float, *, app: str = "", now: float | None = None) -> None:
+        """Mark `instance_id` alive for `ttl` seconds (call it every ttl/3 or so); `app` is its ARI application
+        name, which a taker needs to find the channels it left in Stasis."""
         check_id("instance", instance_id)
         redis = self._store.redis
         async with redis.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.instance(instance_id), self._store.now(now), px=max(1, round(ttl * 1000)))
             pipe.sadd(self._keys.instances, instance_id)
+            if app:
+                pipe.hset(self._apps_key, instance_id, app)
             await pipe.execute()
+
+    @property
+    def _apps_key(self) -> str:
+        return f"{self._keys.instances}:apps"
+
+    async def dead(self) -> set[str]:
+        """Instances seen heartbeating whose heartbeat expired and that nobody has taken over yet."""
+        known = set(decode_list(await self._store.redis.smembers(self._keys.instances)))
+        return known - await self.alive()
+
+    async def take_over(self, dead: str, taker: str, *, now: float | None = None) -> TakeOver:
+        """Take over `dead` for `taker` in one step (state/scripts/take_over.lua): exactly one caller gets
+        taken=True, the others (and any later call) get taken=False."""
+        check_id("instance", dead)
+        check_id("instance", taker)
+        app = await self._store.redis.hget(self._apps_key, dead)
+        reply = await self._store.run("take_over", dead, taker, self._store.now(now))
+        if not reply.get("taken"):
+            return TakeOver(dead=dead, taken=False)
+        return TakeOver(
+            dead=dead,
+            taken=True,
+            app=(app.decode() if isinstance(app, bytes) else app) or "",
+            adopted=tuple(reply.get("adopted") or ()),
+            connected=tuple(reply.get("connected") or ()),
+            dismissing=tuple(Dismissal(d["agent"], d["call"]) for d in reply.get("dismissing") or ()),
+            freed=tuple(reply.get("freed") or ()),
+            wrap_ups=tuple((w["agent"], float(w["until"])) for w in reply.get("wrap_ups") or ()),
+        )
 
     async def stop(self, instance_id: str) -> None:
         """Clean shutdown: the instance is no longer alive."""

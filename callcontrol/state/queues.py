@@ -67,14 +67,20 @@ class Queues:
         path: Sequence[Mapping[str, Any]] = (),
     ) -> int:
         """Queue a call; returns its 1-based position. Raises QueueFull when `max_length` calls already wait.
-        `started_at` and `path` (the call's start and path so far) are kept for `history`."""
+        `started_at` and `path` (the call's start and path so far) are kept for `history`.
+
+        The arrival part of the queue score is Redis' TIME (one clock for every instance) unless `now` is given
+        (tests, imports): then it is `now`."""
         check_id("call", call_id)
         check_id("hotline", hotline)
         check_id("instance", owner)
+        score = queue_score(priority, now) if now is not None else ""
+        if now is None:
+            queue_score(priority, 0.0)  # validates the priority before Redis sees it
         now = self._store.now(now)
         reply = await self._store.run(
-            "enqueue", call_id, hotline, queue_score(priority, now), priority, now, owner, max_length or 0,
-            caller_masked, "" if started_at is None else started_at, json.dumps(list(path), default=str),
+            "enqueue", call_id, hotline, score, priority, now, owner, max_length or 0, caller_masked,
+            "" if started_at is None else started_at, json.dumps(list(path), default=str),
         )
         return int(reply["position"])
 
@@ -202,11 +208,19 @@ class Queues:
         return sorted(decode_list(await self._store.redis.smembers(self._keys.skip(call_id))))
 
     async def release_ringall(
-        self, call_id: str, winner: str | None, *, now: float | None = None
+        self, call_id: str, winner: str | None, *, keep: Iterable[str] = (), now: float | None = None
     ) -> tuple[str, ...]:
-        """Free the ring_all losers (all of them, and requeue the call, when `winner` is None); returns them."""
-        reply = await self._store.run("release_ringall", call_id, winner or "", self._store.now(now))
+        """Free the ring_all losers (all of them, and requeue the call, when `winner` is None); returns them.
+        Losers in `keep` (their leg may still be up) stay reserved until `release_dismissed`."""
+        reply = await self._store.run(
+            "release_ringall", call_id, winner or "", self._store.now(now), json.dumps(sorted(set(keep)))
+        )
         return tuple(reply.get("freed") or ())
+
+    async def release_dismissed(self, call_id: str, agent_id: str, *, now: float | None = None) -> bool:
+        """A ring_all loser kept by `release_ringall` has no leg left: free again (False: nothing to free)."""
+        reply = await self._store.run("release_dismissed", call_id, agent_id, self._store.now(now))
+        return bool(reply.get("freed"))
 
     # -- connection and release --------------------------------------------------------------------------------
     async def connect(self, call_id: str, agent_id: str, *, now: float | None = None) -> AgentState:

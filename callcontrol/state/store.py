@@ -26,6 +26,8 @@ SCRIPTS = (
     "release_no_answer",
     "release_ringall",
     "skip",
+    "release_dismissed",
+    "take_over",
 )
 
 

@@ -4,8 +4,15 @@
 -- enqueueing a call already waiting on the same hotline again is harmless and returns its position.
 -- started_at and path (JSON: the call's path so far) are kept with the entry, so that an instance adopting the
 -- call after a restart journals it from its real start.
+-- One order for every instance: with no score given (''), the arrival part of the score is Redis' own TIME in
+-- ms, so two instances whose clocks differ still queue citizens in the order Redis saw them arrive.
 local c, h, score, priority, now, owner, max_length, masked, started_at, path =
   ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10] or '', ARGV[11] or ''
+if blank(score) then
+  local t = redis.call('TIME')
+  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  score = string.format('%.0f', (99 - tonumber(priority)) * 10000000000000 + ms)
+end
 local existing = hgetall(K.call(c))
 if not blank(existing.status) then
   if existing.hotline == h and existing.status == 'waiting' then

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-from callcontrol.ari.errors import AriError
+from callcontrol.ari.errors import AriError, ChannelGone
 from callcontrol.ari.resources import Bridge, CallerId, Channel
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
@@ -32,6 +32,8 @@ class StubAri:
         self.originate_error: AriError | None = None
         self.live_bridges: list[Bridge] = []  # what GET /bridges answers
         self.live_channels: list[str] = []  # what GET /channels answers
+        self.stasis: dict[str, str] = {}  # channel id -> its Stasis app_data, for the channels listed in Stasis
+        self.app = "callcontrol"
 
     async def answer(self, channel_id: str) -> None:
         self.calls.append(("answer", channel_id))
@@ -64,6 +66,12 @@ class StubAri:
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         self.calls.append(("hangup", channel_id))
 
+    async def channel(self, channel_id: str) -> Channel:
+        """Gone once hung up (or listed as not live when live_channels is used)."""
+        if ("hangup", channel_id) in self.calls:
+            raise ChannelGone(404, "Channel not found", "GET", f"/channels/{channel_id}")
+        return Channel(id=channel_id)
+
     async def originate(self, endpoint: str, **kw) -> Channel:
         self.calls.append(("originate", endpoint, kw["channel_id"], kw.get("caller_id", "")))
         if self.originate_error is not None:
@@ -80,7 +88,14 @@ class StubAri:
         return list(self.live_bridges)
 
     async def channels(self) -> list[Channel]:
-        return [Channel(id=c) for c in self.live_channels]
+        return [
+            Channel(id=c, app_name="Stasis" if c in self.stasis else "", app_data=self.stasis.get(c, ""))
+            for c in self.live_channels
+        ]
+
+    async def request(self, method: str, path: str, *, params=None, body=None):
+        """Raw REST (the takeover's channel move): recorded as ("request", method, path, sorted params)."""
+        self.calls.append(("request", method, path, repr(sorted((params or {}).items()))))
 
     def named(self, name: str) -> list[tuple[str, ...]]:
         return [c for c in self.calls if c[0] == name]
@@ -96,13 +111,29 @@ class StubDialer:
         self.rung: list[tuple[str, float]] = []  # (agent, loop time)
         self.answered: set[str] = set()  # agents whose phone answers without accepting (a mobile's voicemail)
 
-    async def ring(self, call, agent: AgentRecord, device, hotline, on_dialled=None) -> Leg:
+        self.answered: set[str] = set()  # agents whose phone answers at once (before the result)
+        self.dismissed: list[tuple[str, bool]] = []  # (leg, answered)
+        self.told_taken: list[str] = []
+        self.dismiss_delay = 0.0
+
+    async def ring(
+        self, call, agent: AgentRecord, device, hotline, on_dialled=None, *, leg_id=None, on_answered=None
+    ) -> Leg:
         self.rung.append((agent.id, asyncio.get_running_loop().time()))
         if on_dialled is not None:
             on_dialled(agent.id)
+        if agent.id in self.answered and on_answered is not None:
+            on_answered(leg_id or f"leg-{agent.id}")
         await asyncio.sleep(self.delays.get(agent.id, self.delay))
         result = self.results.get(agent.id, LegResult.ACCEPTED)
         return Leg(agent.id, f"leg-{agent.id}", device, result, answered=agent.id in self.answered)
+
+    async def tell_taken(self, leg_id: str) -> None:
+        self.told_taken.append(leg_id)
+
+    async def dismiss(self, call, leg_id: str, *, answered: bool) -> None:
+        await asyncio.sleep(self.dismiss_delay)
+        self.dismissed.append((leg_id, answered))
 
 
 async def eventually(predicate: Callable[[], object], timeout: float = 2.0) -> None:

@@ -127,14 +127,56 @@ async def test_originate_refused_by_asterisk_is_a_failure_not_a_crash():
 
 
 async def test_ring_cancelled_because_another_agent_won_hangs_up_its_leg_at_once():
-    """Ring-all: the moment another agent takes the call, this agent's leg is hung up, not left ringing (or
-    whispering) until the citizen's call ends."""
+    """Ring-all: the moment another agent takes the call, a leg still ringing is hung up, not left ringing until
+    the citizen's call ends."""
+    ring = Ringing(Device.SOFTPHONE)
+    leg = await ring.leg_id()  # ringing, not answered
+    ring.task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await ring.task
+    assert ring.hung_up(leg)
+
+
+async def test_agent_who_answered_a_call_another_took_hears_call_taken_then_is_hung_up():
+    """Ring-all: an agent who answered but lost the race hears "appel déjà pris" (her whisper stopped), then her
+    leg is hung up by `dismiss`, which returns only once Asterisk says the leg is gone."""
     ring = Ringing(Device.SOFTPHONE)
     leg = await ring.answers()  # answered, hearing the whisper
     ring.task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await ring.task
+    assert ("stop_playback", f"{leg}-whisper") in ring.ari.calls
+    taken = [c for c in ring.ari.named("play") if c[1:] == (leg, f"{leg}-taken")]
+    assert taken and not ring.hung_up(leg)
+    dismissing = asyncio.create_task(ring.dialer.dismiss(ring.call, leg, answered=True))
+    await asyncio.sleep(0.5)
+    assert not ring.hung_up(leg)  # she is still hearing it
+    ring.call.deliver(PlaybackFinished(type="PlaybackFinished", playback=Playback(id=f"{leg}-taken")))
+    await dismissing
     assert ring.hung_up(leg)
+
+
+async def test_ring_cancelled_while_the_originate_is_in_flight_still_hangs_up_the_leg():
+    """A ring cancelled before Asterisk answered the originate waits for it, so that the hangup finds the leg (a
+    hangup sent first would miss it and leave the agent's phone ringing)."""
+    ari = StubAri()
+    gate = asyncio.Event()
+    original = ari.originate
+
+    async def slow_originate(*args, **kwargs):
+        await gate.wait()
+        return await original(*args, **kwargs)
+
+    ari.originate = slow_originate  # type: ignore[method-assign]
+    call = citizen(ari)
+    task = asyncio.create_task(Dialer(ari, IDENTITY).ring(call, ALICE, Device.SOFTPHONE, HOTLINE, leg_id="c1-x"))  # type: ignore[arg-type]
+    await asyncio.sleep(0.1)
+    task.cancel()
+    await asyncio.sleep(0.1)
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ari.named("originate") and ("hangup", "c1-x") in ari.calls
 
 
 @pytest.mark.parametrize(
