@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from harness import wait_until
 from hotline_kit import AGENT_IDENTITIES, PUBLIC_NUMBER, config_files, journal, leaks, login, presence
 from sipp import SippProcess, softphone_call
 
@@ -13,15 +14,6 @@ CITIZEN_NUMBERS = ("612345678", "698765432")
 CALLER_TRACES = (*AGENT_IDENTITIES, "Alice", "Martin", "Softphone")
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
 
 
 def dial(people, user: str, called: str, **kw) -> SippProcess:

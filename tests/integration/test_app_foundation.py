@@ -13,19 +13,13 @@ from pathlib import Path
 import pytest
 import redis
 from appproc import SHIPPED_CONFIG
-from harness import REPO, ari_password, log_since, log_size, script
+from harness import REPO, ari_password, log_since, log_size, script, wait_until
 from sipp import dtmf_plan
 
 OPEN = "2026-11-23T10:00:00"  # a Monday morning: the town hall is open
 CITIZEN = "0612345678"
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 def wait_for_line(app, offset: int, name: str, timeout: float = 10.0, **fields) -> dict:

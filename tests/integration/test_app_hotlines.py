@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 
+from harness import wait_until
 from hotline_kit import (
     AGENT_IDENTITIES,
     PUBLIC_NUMBER,
@@ -23,17 +24,6 @@ from hotline_kit import (
     presence,
     waiting,
 )
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
 
 
 def test_given_two_idle_softphones_when_citizens_call_then_longest_idle_answers_audio_flows_and_wrap_up_follows(

@@ -6,20 +6,12 @@ from __future__ import annotations
 import os
 import time
 
+from harness import wait_until
 from hotline_kit import agent_cli, config_files, login, presence
 
 AGENT_PASSWORD = os.environ.get("CALLCONTROL_AGENT_SIP_PASSWORD", "agent-demo")
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
 
 
 def test_given_softphone_not_registered_when_agent_logs_in_then_refused_and_registered_then_accepted(

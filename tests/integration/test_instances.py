@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import datetime
 
 import redis as redis_lib
+from harness import wait_until
 from hotline_kit import (
     ReservationWatch,
     citizen_crowd,
@@ -26,15 +27,6 @@ from sipp import SipMessage
 HEARTBEAT_TTL = 3  # seconds (production: 15): the takeover test waits for it to expire
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
 
 
 def _t(stamp: str) -> float:

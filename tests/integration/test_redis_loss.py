@@ -10,7 +10,7 @@ import sys
 import time
 
 import redis
-from harness import REPO, log_since, log_size, script
+from harness import REPO, log_since, log_size, script, wait_until
 from hotline_kit import config_files, journal, login
 
 OPEN = "2026-11-23T10:00:00"  # a Monday morning: the town hall is open
@@ -19,12 +19,6 @@ PUBLIC_NUMBER = "+33556000000"
 ONCALL = "+33612000001"
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 def agent_status(config_dir, redis_url: str, agent: str) -> str:

@@ -9,21 +9,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from harness import wait_until
 from hotline_kit import ReservationWatch, config_files, dialogs, overlaps
 from sentinel_kit import SentinelRedis, callcontrol_yaml, login
 
 TALK = 22.0  # the bridged citizen hangs up herself this long after her call was answered
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture
