@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,15 +31,11 @@ from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability,
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.routing.takeover import Takeover
 from callcontrol.state.connect import connect_redis, follow_master
-from callcontrol.state.epoch import StateEpoch
-from callcontrol.state.health import OUTAGE_ERRORS, RedisHealth, describe
+from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
-from callcontrol.state.models import AgentStatus
+from callcontrol.upkeep import heartbeat, keep_state
 
 log = structlog.get_logger("callcontrol.app")
-
-STATE_CHECK_SECONDS = 1.0  # how soon a Redis that came back empty gets the directory and the clock again
-
 
 def make_clock(config: ConfigSet, clock_override: str | None) -> Clock:
     zone = ZoneInfo(config.settings.city.timezone)
@@ -128,65 +123,6 @@ def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> Cal
             log.warning("journal_write_failed", error=str(exc) or type(exc).__name__)
 
     return on_call_end
-
-
-async def heartbeat(state: StateLayer, instance_id: str, app: str, ttl: float, health: RedisHealth) -> None:
-    """Alive for `ttl` s, renewed every ttl/3; when it stops, another instance takes our callers over."""
-    while True:
-        try:
-            async with health.guard():
-                await state.instances.heartbeat(instance_id, ttl, app=app)
-        except OUTAGE_ERRORS:
-            pass  # said once by the health (redis_unreachable ... redis_restored), not every beat
-        except Exception as exc:
-            log.warning("heartbeat_failed", error=describe(exc))
-        await asyncio.sleep(ttl / 3)
-
-
-async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock, instance_id: str) -> None:
-    """What this instance writes to Redis at start-up, and again when Redis lost it."""
-    await state.shared_clock.publish(clock)  # first, so that the CLI run once agents are synced reads our clock
-    log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
-    result = await state.agents.sync_agents(config.agents)  # live presence kept
-    log.info("agents_synced", agents=len(config.agents), added=list(result.added), removed=list(result.removed))
-    settings = config.settings
-    await state.instances.heartbeat(instance_id, settings.instance.heartbeat_ttl, app=settings.ari.app)
-
-
-async def keep_state(
-    state: StateLayer,
-    config: ConfigSet,
-    clock: Clock,
-    instance_id: str,
-    health: RedisHealth,
-    refill: Callable[[], Awaitable[None]] | None = None,
-) -> None:
-    """Prepare the state, then check every second that Redis still holds it (state/epoch.py). A Redis that came
-    back empty, or was flushed, gets it again; the agents it forgot are reported: one `presence_lost` line, and
-    `agent status` shows them logged out with that reason until they log in again."""
-    epoch = StateEpoch(state.store)
-    token: str | None = None
-    logged_in: list[str] = []  # at the last check: what Redis may forget
-    while True:
-        try:
-            async with health.guard(timeout=5.0):
-                if token is None or await epoch.current() != token:
-                    if token is not None:
-                        log.warning("state_lost", hint="Redis restarted without its data, or was flushed")
-                    await prepare_state(state, config, clock, instance_id)
-                    if token is not None and refill is not None:
-                        await refill()  # what else this instance keeps in Redis (the softphones' reachability)
-                    if token is not None and logged_in:
-                        marked = await epoch.mark_presence_lost(logged_in)
-                        log.warning("presence_lost", agents=logged_in, marked=marked, hint="they must log in again")
-                    token = await epoch.claim()
-                states = await state.agents.states()
-                logged_in = [s.agent_id for s in states if s.status is not AgentStatus.LOGGED_OUT]
-        except OUTAGE_ERRORS:
-            pass  # said once by the health; the next check retries
-        except Exception as exc:
-            log.warning("state_check_failed", error=describe(exc))
-        await asyncio.sleep(STATE_CHECK_SECONDS)
 
 
 async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asyncio.Event | None = None) -> None:

@@ -1,4 +1,4 @@
-"""app.keep_state: a Redis that comes back empty (restarted without persistence, flushed) gets the directory and
+"""upkeep.keep_state: a Redis that comes back empty (restarted without persistence, flushed) gets the directory and
 the shared clock again by itself, and the agents it forgot are reported, not silently dropped; a Redis that was
 only away for a while (its data kept) is just noticed, once at loss and once at recovery."""
 
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import fakeredis
 import pytest
 
-from callcontrol import app
+from callcontrol import upkeep
 from callcontrol.clock import Clock
 from callcontrol.configset import load_config_set
 from callcontrol.state import Device, StateLayer
@@ -29,13 +29,13 @@ async def eventually(predicate, timeout: float = 3.0) -> None:
 
 @pytest.fixture
 async def running(monkeypatch, json_logs):
-    monkeypatch.setattr(app, "STATE_CHECK_SECONDS", 0.02)
+    monkeypatch.setattr(upkeep, "STATE_CHECK_SECONDS", 0.02)
     config = load_config_set(REPO / "config", env={}, check_softphones=False)
     server = fakeredis.FakeServer()
     redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
     state = StateLayer.create(redis, clock=time.time)
     clock = Clock(zone=ZoneInfo("Europe/Paris"))
-    task = asyncio.create_task(app.keep_state(state, config, clock, "i1", RedisHealth(hold=0.01)))
+    task = asyncio.create_task(upkeep.keep_state(state, config, clock, "i1", RedisHealth(hold=0.01)))
     await eventually(lambda: json_logs.events("agents_synced"))
     yield state, redis, server
     task.cancel()
