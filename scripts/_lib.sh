@@ -9,3 +9,11 @@ close_inherited_fds() {
         if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
     done
 }
+
+load_secrets() {
+    # Secrets come from the environment or the untracked .secrets.env; the demo defaults below only ever
+    # protect services bound to 127.0.0.1 (set real ones in production: docs/operations.md).
+    if [ -f .secrets.env ]; then set -a; . ./.secrets.env; set +a; fi
+    export CALLCONTROL_ARI_PASSWORD=${CALLCONTROL_ARI_PASSWORD:-callcontrol-demo}
+    export CALLCONTROL_API_TOKEN=${CALLCONTROL_API_TOKEN:-callcontrol-demo-token}
+}
