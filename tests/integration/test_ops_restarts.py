@@ -21,8 +21,8 @@ def asterisk_identity(ari) -> tuple[str, str]:
 
 
 def start_asterisk_as_the_stack_does(**env: str) -> subprocess.CompletedProcess[str]:
-    """`scripts/asterisk start` with the environment `scripts/stack up` gives it (its own load_secrets())."""
-    shell = 'eval "$(sed -n "/^load_secrets() {/,/^}/p" scripts/stack)" && load_secrets && exec scripts/asterisk start'
+    """`scripts/asterisk start` with the environment `scripts/stack up` gives it (load_secrets, scripts/_lib.sh)."""
+    shell = ". scripts/_lib.sh && load_secrets && exec scripts/asterisk start"
     return subprocess.run(
         ["bash", "-c", shell], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
     )
