@@ -204,6 +204,18 @@ def hanging_up_agent(workdir: Path, user: str, *, answer_after: float, hangup_af
     return agent_phone(workdir, user, answer_after=answer_after, hangup_after=hangup_after, send_audio=False)
 
 
+def hanging_up_agents(
+    people: Any, workdir: Path, exts: Iterable[str], *, answer_after: float, hangup_after: float
+) -> list[SippProcess]:
+    """`hanging_up_agent` phones for these extensions, handed to the `people` fixture for teardown (killed, then
+    unregistered)."""
+    phones = [hanging_up_agent(workdir, ext, answer_after=answer_after, hangup_after=hangup_after) for ext in exts]
+    for phone in phones:
+        people.processes.append(phone)
+        people.registered.append(phone.name.removeprefix("agent-"))
+    return phones
+
+
 def citizen_crowd(workdir: Path, calls: int, *, rate: int, hangup_after: float) -> SippProcess:
     """`calls` citizens from one SIPp process (citizen_uac.xml, -m/-l/-r), silent (no RTP sent)."""
     sipp = SippProcess(

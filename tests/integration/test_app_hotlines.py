@@ -15,7 +15,7 @@ from hotline_kit import (
     citizen_crowd,
     config_files,
     dialogs,
-    hanging_up_agent,
+    hanging_up_agents,
     journal,
     latency_summary,
     leaks,
@@ -216,10 +216,7 @@ def test_given_two_instances_and_five_agents_when_fifty_citizens_call_then_no_ag
     config = apps.config(files)
     app_a = apps.start(config_dir=config, app="callcontrol")
     app_b = apps.start(config_dir=apps.config(files, name="config-b"), app="callcontrol-b")
-    phones = [hanging_up_agent(trace_dir, ext, answer_after=0.2, hangup_after=1.0) for ext in ("1001", "1002", "1003")]
-    for phone in phones:
-        people.processes.append(phone)
-        people.registered.append(phone.name.removeprefix("agent-"))
+    phones = hanging_up_agents(people, trace_dir, ("1001", "1002", "1003"), answer_after=0.2, hangup_after=1.0)
     carrier = people.carrier(answer_after=0.2, hangup_after=1.0, dtmf_after_answer=[(0.2, "1")], send_audio=False)
     for agent in ("alice", "bruno", "chloe"):
         login(config, redis_url, agent)

@@ -16,7 +16,7 @@ from hotline_kit import (
     citizen_crowd,
     config_files,
     dialogs,
-    hanging_up_agent,
+    hanging_up_agents,
     journal,
     login,
     overlaps,
@@ -72,10 +72,7 @@ def test_given_ring_all_and_three_phones_answering_at_once_then_losers_hear_call
     files = config_files(strategy="ring_all", whisper=["beep"], ring_timeout=4, wrap_up=0.3, max_wait=40)
     config = apps.config(files)
     app = apps.start(config_dir=config)
-    phones = [hanging_up_agent(trace_dir, ext, answer_after=0.05, hangup_after=2.5) for ext in ("1001", "1002", "1003")]
-    for phone in phones:
-        people.processes.append(phone)
-        people.registered.append(phone.name.removeprefix("agent-"))
+    phones = hanging_up_agents(people, trace_dir, ("1001", "1002", "1003"), answer_after=0.05, hangup_after=2.5)
     for agent in ("alice", "bruno", "chloe"):
         login(config, redis_url, agent)
     citizens = 4
@@ -118,9 +115,7 @@ def test_given_two_instances_with_skewed_clocks_when_citizens_queue_then_they_ar
     assert len(held) == 2, f"the dialplan gave every call to one instance: {held}"
     arrival = [f"{i:02d}" for i in range(citizens)]
     assert callers_in_queue(redis_url) == arrival
-    phone = hanging_up_agent(trace_dir, "1001", answer_after=0.05, hangup_after=1.0)
-    people.processes.append(phone)
-    people.registered.append("1001")
+    hanging_up_agents(people, trace_dir, ["1001"], answer_after=0.05, hangup_after=1.0)
     login(config, redis_url, "alice")
     wait_until(lambda: len(journal(redis_url)) >= citizens, 40, "every citizen served", interval=0.2)
     served = [e for e in journal(redis_url) if e["outcome"] == "answered"]
@@ -168,10 +163,7 @@ def test_given_two_instances_when_one_is_killed_then_the_other_takes_its_waiting
 
     watch = ReservationWatch(redis_url)
     watch.start()
-    phones = [hanging_up_agent(trace_dir, ext, answer_after=0.05, hangup_after=1.0) for ext in ("1001", "1002")]
-    for phone in phones:
-        people.processes.append(phone)
-        people.registered.append(phone.name.removeprefix("agent-"))
+    phones = hanging_up_agents(people, trace_dir, ("1001", "1002"), answer_after=0.05, hangup_after=1.0)
     try:
         login(config, redis_url, "alice")
         login(config, redis_url, "bruno")
@@ -204,10 +196,7 @@ def test_given_two_instances_and_a_burst_when_one_is_killed_mid_run_then_every_c
     config = apps.config(files)
     app_a = apps.start(config_dir=config, app="callcontrol", env=env)
     app_b = apps.start(config_dir=apps.config(files, name="config-b"), app="callcontrol-b", env=env)
-    phones = [hanging_up_agent(trace_dir, ext, answer_after=0.05, hangup_after=1.0) for ext in ("1001", "1002", "1003")]
-    for phone in phones:
-        people.processes.append(phone)
-        people.registered.append(phone.name.removeprefix("agent-"))
+    phones = hanging_up_agents(people, trace_dir, ("1001", "1002", "1003"), answer_after=0.05, hangup_after=1.0)
     for agent in ("alice", "bruno", "chloe"):
         login(config, redis_url, agent)
     watch = ReservationWatch(redis_url)
