@@ -10,22 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 import structlog
 
 from callcontrol.flows.ports import ManualClosure, ManualClosures
 from callcontrol.flows.schedules import WeeklySchedule, evaluate
+from callcontrol.routing.hotlines import HotlineRouting
 
 log = structlog.get_logger("callcontrol.flows")
-
-
-class _Hotline(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def schedule(self) -> str | None: ...
 
 
 MANUAL_RECHECK_SECONDS = 15.0  # a "closed now" switch reaches citizens already waiting within this time
@@ -42,14 +34,14 @@ class ScheduleHours:
         self._closures = closures
         self._now = now
 
-    async def closed_reason(self, hotline: _Hotline) -> str | None:
+    async def closed_reason(self, hotline: HotlineRouting) -> str | None:
         if hotline.schedule is None:
             return None
         schedule = self._schedules[hotline.schedule]  # checked at load
         state = evaluate(schedule, self._now(), await self._manual(schedule, hotline.id))
         return None if state.is_open else f"{state.kind}: {state.reason}"
 
-    def recheck_in(self, hotline: _Hotline) -> float:
+    def recheck_in(self, hotline: HotlineRouting) -> float:
         """Hours change on the minute (just after it, so that the new minute is seen); "closed now" any time."""
         if hotline.schedule is None:
             return math.inf
