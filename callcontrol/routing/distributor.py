@@ -3,6 +3,10 @@
 Every instance listens to the `agent_available` notifications that the state scripts publish, and claims for the
 hotlines concerned. A claim only succeeds for the instance that owns the head call (state/queues.py), so each
 instance hands the offer to its own waiting call's task through an in-process inbox.
+
+A call of ours can head a queue before its task follows it: between its enqueue and its first wait, or while it is
+adopted after a restart or a take-over. A claim for it hands the agents back and keeps the call at its place; its
+task asks for offers as it starts waiting. Only a call nobody follows for a few seconds is taken out of the queue.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from callcontrol.state.models import Claim
 log = structlog.get_logger("callcontrol.routing")
 
 SAFETY_SWEEP_SECONDS = 5.0  # re-check hotlines with waiting calls (a lost notification, an expired wrap-up)
+NOT_YET_WAITING_SECONDS = 3.0  # how long a call of ours may sit in a queue before its task starts following it
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Distributor:
         self._offers: dict[str, asyncio.Queue[Offer]] = {}
         self._waiting_hotlines: dict[str, str] = {}  # local call id -> hotline
         self._locks: dict[str, asyncio.Lock] = {}
+        self._not_yet: dict[str, tuple[str, float]] = {}  # call id -> (hotline, loop time first claimed unfollowed)
 
     # ------------------------------------------------------------------------------------------ calls
 
@@ -50,6 +56,7 @@ class Distributor:
         inbox: asyncio.Queue[Offer] = asyncio.Queue()
         self._offers[call_id] = inbox
         self._waiting_hotlines[call_id] = hotline
+        self._not_yet.pop(call_id, None)
         return inbox
 
     def unregister(self, call_id: str) -> None:
@@ -76,12 +83,36 @@ class Distributor:
                     return
                 inbox = self._offers.get(claim.call_id)
                 if inbox is None:
-                    # Our call left between its enqueue and this claim (hung up): give the agents back.
-                    log.info("claim_for_gone_call", call_id=claim.call_id, agents=list(claim.agent_ids))
-                    await self._state.queues.leave(claim.call_id)
+                    if await self._unfollowed(hotline, claim):
+                        return
                     continue
                 log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
                 inbox.put_nowait(Offer(claim, triggered_at))
+
+    async def _unfollowed(self, hotline: str, claim: Claim) -> bool:
+        """A claim for a call of ours that no task here follows. Either its task is about to follow it (just
+        enqueued, or being adopted after a restart or a take-over): it goes back at its place, agents freed, and
+        the hotline waits for that task, whose first step is to ask for offers (True). Or nobody has followed it
+        for NOT_YET_WAITING_SECONDS (its citizen hung up and leaving the queue failed): out of the queue (False)."""
+        now = asyncio.get_running_loop().time()
+        _hotline, first = self._not_yet.setdefault(claim.call_id, (hotline, now))
+        if now - first < NOT_YET_WAITING_SECONDS:
+            log.info("claim_for_call_not_yet_waiting", call_id=claim.call_id, agents=list(claim.agent_ids))
+            try:
+                await self._state.queues.requeue(claim.call_id)
+            except StateError:  # left meanwhile: nothing to give back
+                self._not_yet.pop(claim.call_id, None)
+            return True
+        self._not_yet.pop(claim.call_id, None)
+        log.info("claim_for_gone_call", call_id=claim.call_id, agents=list(claim.agent_ids))
+        await self._state.queues.leave(claim.call_id)
+        return False
+
+    def _held(self, hotline: str) -> bool:
+        """A call of ours heads this hotline and its task is not following it yet: its task asks for offers
+        itself, the safety sweep later (claiming again now would only hand the same agents back and forth)."""
+        now = asyncio.get_running_loop().time()
+        return any(h == hotline and now - t < NOT_YET_WAITING_SECONDS for h, t in self._not_yet.values())
 
     # ------------------------------------------------------------------------------------------ loops
 
@@ -94,7 +125,7 @@ class Distributor:
             elif isinstance(event, AgentAvailable):
                 received_at = asyncio.get_running_loop().time()
                 for hotline in event.hotlines:
-                    if hotline in self._waiting_hotlines.values():
+                    if hotline in self._waiting_hotlines.values() and not self._held(hotline):
                         await self.offer_now(hotline, received_at)
 
     async def sweep_forever(self) -> None:
@@ -109,5 +140,9 @@ class Distributor:
             log.debug("distributor_sweep_failed", error=str(exc) or type(exc).__name__)
 
     async def _sweep(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for call_id, (_hotline, first) in list(self._not_yet.items()):
+            if now - first > 20 * NOT_YET_WAITING_SECONDS:  # never claimed again: it left the queue by itself
+                del self._not_yet[call_id]
         for hotline in set(self._waiting_hotlines.values()):
             await self.offer_now(hotline)

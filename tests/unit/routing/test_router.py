@@ -10,8 +10,9 @@ import pytest
 from callcontrol.ari.models import ChannelDestroyed
 from callcontrol.ari.resources import Channel
 from callcontrol.routing.dialer import LegResult
-from callcontrol.routing.distributor import Offer
+from callcontrol.routing.distributor import NOT_YET_WAITING_SECONDS, Offer
 from callcontrol.state import Device
+from callcontrol.state.errors import CallNotFound
 from callcontrol.state.models import AgentStatus
 
 from .kit import HOTLINE, INSTANCE, StubAri, StubDialer, citizen, eventually, make_router, staff
@@ -92,3 +93,41 @@ async def test_given_waiting_call_when_an_agent_logs_in_elsewhere_then_the_distr
         assert offer.claim.call_id == "c7" and offer.claim.agent_ids == ("alice",)
     finally:
         listening.cancel()
+
+
+async def test_given_a_call_of_ours_not_yet_followed_when_claimed_then_it_keeps_its_place_and_is_offered_once_followed(
+    state,
+):
+    """A call just taken over (or just enqueued) heads the queue before its task waits: it is not thrown out."""
+    layer, redis = state
+    await staff(layer, "alice")
+    _router, distributor = make_router(layer, redis, StubDialer({}), StubAri())
+    await layer.queues.enqueue("adopted", HOTLINE, owner=INSTANCE)
+    await layer.queues.enqueue("mine", HOTLINE, owner=INSTANCE)
+    distributor.register("mine", HOTLINE)
+    await distributor.offer_now(HOTLINE)
+    assert [c.call_id for c in await layer.queues.waiting(HOTLINE)] == ["adopted", "mine"]
+    assert (await layer.agents.get_state("alice")).status is AgentStatus.AVAILABLE
+    inbox = distributor.register("adopted", HOTLINE)
+    await distributor.offer_now(HOTLINE)
+    offer = inbox.get_nowait()
+    assert offer.claim.call_id == "adopted" and offer.claim.agent_ids == ("alice",)
+
+
+async def test_given_a_call_nobody_follows_when_the_grace_is_over_then_it_leaves_the_queue_and_the_next_is_offered(
+    state,
+):
+    """A queue entry no task follows (its citizen hung up, the leave failed) does not block the hotline for long."""
+    layer, redis = state
+    await staff(layer, "alice")
+    _router, distributor = make_router(layer, redis, StubDialer({}), StubAri())
+    await layer.queues.enqueue("ghost", HOTLINE, owner=INSTANCE)
+    await layer.queues.enqueue("mine", HOTLINE, owner=INSTANCE)
+    inbox = distributor.register("mine", HOTLINE)
+    await distributor.offer_now(HOTLINE)
+    assert inbox.empty()
+    await asyncio.sleep(NOT_YET_WAITING_SECONDS + 0.1)
+    await distributor.offer_now(HOTLINE)
+    assert inbox.get_nowait().claim.call_id == "mine"
+    with pytest.raises(CallNotFound):
+        await layer.queues.get_call("ghost")
