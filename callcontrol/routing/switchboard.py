@@ -316,17 +316,18 @@ class Switchboard:
         call to be back in a queue or gone, or the time to run out (False)."""
         events = self._state.events.listen()
         try:
-            await anext(events)  # Resubscribed: we are subscribed, nothing can be missed from here
-            await self._state.events.publish(asked)
             async with asyncio.timeout(self._ring_confirm):
+                await anext(events)  # Resubscribed: we are subscribed, nothing can be missed from here
+                await self._state.events.publish(asked)
                 async for event in events:
-                    if isinstance(event, CallChanged) and event.call_id == asked.call_id:
-                        if event.stage is CallStage.RINGING and event.agent_id == agent_id:
-                            return True
-                        if event.stage in (CallStage.CONNECTED,):
-                            return True
-                        if event.stage in (CallStage.QUEUED, CallStage.LEFT, CallStage.ENDED):
-                            return False
+                    if not (isinstance(event, CallChanged) and event.call_id == asked.call_id):
+                        continue
+                    if event.stage is CallStage.RINGING and event.agent_id == agent_id:
+                        return True
+                    if event.stage is CallStage.CONNECTED:
+                        return True
+                    if event.stage in (CallStage.QUEUED, CallStage.LEFT, CallStage.ENDED):
+                        return False
         except TimeoutError:
             return False
         finally:
