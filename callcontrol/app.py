@@ -29,13 +29,34 @@ from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
+from callcontrol.routing.switchboard import Switchboard
 from callcontrol.routing.takeover import Takeover
 from callcontrol.state.connect import connect_redis, follow_master
 from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
+from callcontrol.supervision.auth import FailureLimiter, Tokens
+from callcontrol.supervision.deps import SupervisionDeps
+from callcontrol.supervision.server import build_web_app, serve
 from callcontrol.upkeep import heartbeat, keep_state
 
 log = structlog.get_logger("callcontrol.app")
+
+def supervision(config: ConfigSet, state: StateLayer, clock: Clock, reachability: Any) -> SupervisionDeps:
+    """The HTTP side's dependencies: the switchboard use cases (shared with the CLI), presence, auth."""
+    from callcontrol.agents.presence import Presence
+
+    http = config.settings.http
+    switchboard = Switchboard(state, config.hotlines, clock, names={a.id: a.name for a in config.agents},
+                              switchboard_phone=http.switchboard_phone)
+    return SupervisionDeps(
+        switchboard=switchboard,
+        presence=Presence(state, clock.time, reachability=reachability),
+        state=state,
+        clock=clock,
+        tokens=Tokens.parse(http.tokens),
+        limiter=FailureLimiter(clock.monotonic),
+    )
+
 
 def make_clock(config: ConfigSet, clock_override: str | None) -> Clock:
     zone = ZoneInfo(config.settings.city.timezone)
@@ -188,6 +209,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             expect_adopted=dispatcher.expect_adopted,
             forget_adopted=dispatcher.forget_adopted,
         )
+        web_app = build_web_app(supervision(config, state, clock, AriReachability(ari)))
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
         for entry in config.flows.entries:
@@ -214,6 +236,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
                     tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
+                    tg.create_task(serve(web_app, settings.http.bind, settings.http.port)),
                 ]
                 await stop.wait()
                 log.info("callcontrol_stopping", active_calls=len(dispatcher.active_calls))

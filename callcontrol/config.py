@@ -15,6 +15,7 @@ import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callcontrol import numbers
+from callcontrol.apitokens import parse_api_tokens
 from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues, read_text
 
 SETTINGS_FILE = "callcontrol.yaml"
@@ -31,7 +32,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CALLCONTROL_LOG_LEVEL": ("logging", "level"),
     "CALLCONTROL_LOG_SALT": ("logging", "number_salt"),
     "CALLCONTROL_HTTP_PORT": ("http", "port"),
-    "CALLCONTROL_API_TOKEN": ("http", "token"),
+    "CALLCONTROL_HTTP_BIND": ("http", "bind"),
+    "CALLCONTROL_API_TOKENS": ("http", "tokens"),
     "CALLCONTROL_INSTANCE": ("instance", "id"),
     "CALLCONTROL_HEARTBEAT_TTL": ("instance", "heartbeat_ttl"),
 }
@@ -155,9 +157,30 @@ class LogSettings(_Section):
 
 
 class HttpSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    token: str = Field(default="", repr=False)
+    """The supervision HTTP server (API, wallboard, metrics): docs/api.md."""
+
+    bind: str = "127.0.0.1"  # an IP address; only loopback unless you put a TLS proxy in front
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: the system picks one (logged as http_listening)
+    # "role:token,role:token" (roles viewer, switchboard, supervisor): from CALLCONTROL_API_TOKENS, never YAML
+    tokens: str = Field(default="", repr=False)
+    switchboard_phone: str = ""  # the switchboard's own softphone extension ("pick up" rings it)
+
+    @field_validator("bind")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every one)") from None
+        return value
+
+    @field_validator("tokens")
+    @classmethod
+    def _tokens(cls, value: str) -> str:
+        parse_api_tokens(value)  # the reason names the item, never the token
+        return value
 
 
 class InstanceSettings(_Section):

@@ -77,7 +77,21 @@ class Resubscribed:
     down_seconds: float = 0.0
 
 
-StateEvent = AgentAvailable | PresenceChanged | CallChanged
+@dataclass(frozen=True, slots=True)
+class SwitchboardAsked:
+    """The switchboard asked something of a waiting call; only the call's `owner` instance acts on it (its task
+    holds the citizen): `action` "redirect" (a claim for `agent_id` is already made: ring her), "move" (the entry
+    is already in `hotline`: wait there), "voicemail" (leave the queue for the mailbox). routing/switchboard.py."""
+
+    call_id: str
+    action: str
+    owner: str
+    at: float
+    agent_id: str | None = None
+    hotline: str | None = None
+
+
+StateEvent = AgentAvailable | PresenceChanged | CallChanged | SwitchboardAsked
 
 
 def _opt(value: Any) -> str | None:
@@ -108,6 +122,15 @@ def _parse(data: Mapping[str, Any]) -> StateEvent | None:
                 agent_id=_opt(data.get("agent")),
                 at=at,
                 detail=dict(detail) if isinstance(detail, Mapping) else {},
+            )
+        case "switchboard_asked":
+            return SwitchboardAsked(
+                call_id=str(data.get("call", "")),
+                action=str(data.get("action", "")),
+                owner=str(data.get("owner", "")),
+                at=at,
+                agent_id=_opt(data.get("agent")),
+                hotline=_opt(data.get("hotline")),
             )
     return None
 
@@ -140,6 +163,10 @@ def encode_event(event: StateEvent) -> str:
             body = {"type": "call_changed", "call": event.call_id, "stage": event.stage.value,
                     "hotline": event.hotline or "", "agent": event.agent_id or "", "at": event.at,
                     "detail": dict(event.detail)}
+        case SwitchboardAsked():
+            body = {"type": "switchboard_asked", "call": event.call_id, "action": event.action,
+                    "owner": event.owner, "agent": event.agent_id or "", "hotline": event.hotline or "",
+                    "at": event.at}
         case _:
             raise TypeError(f"not a state event: {event!r}")
     return json.dumps(body)
@@ -213,6 +240,7 @@ __all__ = [
     "PresenceChanged",
     "Resubscribed",
     "StateEvent",
+    "SwitchboardAsked",
     "encode_event",
     "parse_agent_available",
     "parse_event",

@@ -120,6 +120,14 @@ class Queues:
         reply = await self._store.run("requeue", call_id, self._store.now(now))
         return int(reply["position"])
 
+    async def move(self, call_id: str, hotline: str, priority: int, *, now: float | None = None) -> tuple[str, int]:
+        """Switchboard: this waiting call to `hotline`, keeping its arrival (and so its waiting time); returns
+        (the hotline it left, its position in the new one). CallNotFound / CallNotWaiting otherwise."""
+        check_id("hotline", hotline)
+        queue_score(priority, 0.0)  # validates the priority
+        reply = await self._store.run("move", call_id, hotline, priority, self._store.now(now))
+        return str(reply["from"]), int(reply["position"])
+
     async def adopt(self, call_id: str, owner: str) -> None:
         """Another instance now owns the call (reconcile after the owner died)."""
         await self._store.run("adopt", call_id, check_id("instance", owner))

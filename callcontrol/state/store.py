@@ -19,6 +19,7 @@ SCRIPTS = (
     "enqueue",
     "leave",
     "requeue",
+    "move",
     "adopt",
     "claim",
     "connect",
