@@ -1,0 +1,78 @@
+"""The wallboard's routes on the supervision server: the page (`/`, `/static/...`), its live feed (`/events`,
+server-sent events of the board as the token's role may see it) and `/metrics` (Prometheus).
+
+`/events` needs a token (Authorization: Bearer; the page reads the stream with fetch, so the token never sits in
+a URL); `/metrics` answers loopback clients without one and others with any valid token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from callcontrol.metrics import Metrics
+from callcontrol.supervision.auth import Role, require, role_of
+from callcontrol.supervision.board import board_view
+from callcontrol.supervision.hub import BoardHub
+
+STATIC = Path(__file__).parent / "static"
+KEEPALIVE_SECONDS = 15.0  # a comment line so that proxies and the browser see the stream alive
+RETRY_MS = 1000  # the page reconnects after this long (it also does so by itself)
+_NO_CACHE = {"Cache-Control": "no-store"}
+
+
+def wallboard_routes(hub: BoardHub, metrics: Metrics) -> Callable[[web.Application], None]:
+    """An `extra` for supervision.server.build_web_app."""
+
+    async def index(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html", headers=_NO_CACHE)
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        require(request, Role.VIEWER)
+        role = str(role_of(request))
+        response = web.StreamResponse(headers={
+            "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no",
+        })
+        await response.prepare(request)
+        await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        async with hub.subscribe() as queue:
+            board = hub.latest or await hub.read()
+            while True:
+                payload = json.dumps(board_view(board, role), ensure_ascii=False)
+                await response.write(f"event: board\ndata: {payload}\n\n".encode())
+                board = None
+                while board is None:
+                    try:
+                        async with asyncio.timeout(KEEPALIVE_SECONDS):
+                            board = await queue.get()
+                    except TimeoutError:
+                        await response.write(b": keepalive\n\n")
+
+    async def metrics_page(request: web.Request) -> web.StreamResponse:
+        if not _loopback(request.remote):
+            require(request, Role.VIEWER)
+        with contextlib.suppress(Exception):  # Redis away: the process' own figures still render
+            metrics.set_board((await hub.read()).figures())
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def add(app: web.Application) -> None:
+        app.router.add_get("/", index, name="wallboard")
+        app.router.add_static("/static/", STATIC, name="wallboard_static", append_version=False)
+        app.router.add_get("/events", events, name="wallboard_events")
+        app.router.add_get("/metrics", metrics_page, name="metrics")
+
+    return add
+
+
+def _loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
