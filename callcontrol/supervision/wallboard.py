@@ -41,9 +41,14 @@ def wallboard_routes(hub: BoardHub, metrics: Metrics) -> Callable[[web.Applicati
             "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no",
         })
         await response.prepare(request)
-        await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        with contextlib.suppress(ConnectionResetError):  # the browser went away (aiohttp's reset is one too)
+            await response.write(f"retry: {RETRY_MS}\n\n".encode())
+            await _stream(response, role)
+        return response
+
+    async def _stream(response: web.StreamResponse, role: str) -> None:
         async with hub.subscribe() as queue:
-            board = hub.latest or await hub.read()
+            board = await hub.read()  # fresh for a new browser (the hub reads only while someone listens)
             while True:
                 payload = json.dumps(board_view(board, role), ensure_ascii=False)
                 await response.write(f"event: board\ndata: {payload}\n\n".encode())

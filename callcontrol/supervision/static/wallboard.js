@@ -66,7 +66,7 @@ function applyWords() {
 
 function tile(h, detailed) {
   const oldest = h.calls.length ? Math.min(...h.calls.map((c) => c.since)) : null;
-  const sl = h.service_level === null ? t("no_call_yet") : `${Math.round(h.service_level * 100)} %`;
+  const sl = h.service_level === null ? "—" : `${Math.round(h.service_level * 100)} %`;
   const alarm = h.on_call && h.agents.available + h.agents.busy === 0;
   const calls = h.calls.length
     ? el("ol", { class: "calls" }, h.calls.map((c) => callRow(c, h, detailed)))
