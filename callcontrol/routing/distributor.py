@@ -19,7 +19,7 @@ import structlog
 
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import StateError
-from callcontrol.state.events import AgentAvailable, Resubscribed
+from callcontrol.state.events import AgentAvailable, Resubscribed, SwitchboardAsked
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import Claim
 
@@ -39,25 +39,42 @@ class Offer:
     triggered_at: float
 
 
+@dataclass(frozen=True)
+class Steer:
+    """A switchboard request for a waiting call's task (routing/switchboard.py): "move" (its entry is already in
+    `hotline`: wait there) or "voicemail" (leave the queue for the flow's mailbox)."""
+
+    action: str
+    hotline: HotlineRouting | None = None
+
+
+Inbox = asyncio.Queue[Offer | Steer]
+
+
 class Distributor:
     def __init__(self, state: StateLayer, hotlines: Mapping[str, HotlineRouting], instance_id: str):
         self._state = state
         self._hotlines = hotlines
         self._instance = instance_id
-        self._offers: dict[str, asyncio.Queue[Offer]] = {}
+        self._offers: dict[str, Inbox] = {}
         self._waiting_hotlines: dict[str, str] = {}  # local call id -> hotline
         self._locks: dict[str, asyncio.Lock] = {}
         self._not_yet: dict[str, tuple[str, float]] = {}  # call id -> (hotline, loop time first claimed unfollowed)
 
     # ------------------------------------------------------------------------------------------ calls
 
-    def register(self, call_id: str, hotline: str) -> asyncio.Queue[Offer]:
-        """A local call starts waiting in `hotline`: offers for it arrive in the returned inbox."""
-        inbox: asyncio.Queue[Offer] = asyncio.Queue()
+    def register(self, call_id: str, hotline: str) -> Inbox:
+        """A local call starts waiting in `hotline`: offers (and switchboard requests) arrive in the returned inbox."""
+        inbox: Inbox = asyncio.Queue()
         self._offers[call_id] = inbox
         self._waiting_hotlines[call_id] = hotline
         self._not_yet.pop(call_id, None)
         return inbox
+
+    def moved(self, call_id: str, hotline: str) -> None:
+        """A local waiting call now waits in `hotline` (switchboard move)."""
+        if call_id in self._waiting_hotlines:
+            self._waiting_hotlines[call_id] = hotline
 
     def unregister(self, call_id: str) -> None:
         self._offers.pop(call_id, None)
@@ -122,11 +139,35 @@ class Distributor:
         async for event in self._state.events.listen():
             if isinstance(event, Resubscribed):
                 await self._sweep_quietly()
+            elif isinstance(event, SwitchboardAsked):
+                if event.owner == self._instance:
+                    await self._steer(event)
             elif isinstance(event, AgentAvailable):
                 received_at = asyncio.get_running_loop().time()
                 for hotline in event.hotlines:
                     if hotline in self._waiting_hotlines.values() and not self._held(hotline):
                         await self.offer_now(hotline, received_at)
+
+    async def _steer(self, asked: SwitchboardAsked) -> None:
+        """A switchboard request for one of our calls: hand it to the call's task (a redirect's claim is made)."""
+        inbox = self._offers.get(asked.call_id)
+        hotline = self._hotlines.get(asked.hotline or "")
+        log.info("switchboard_asked", call_id=asked.call_id, action=asked.action, agent=asked.agent_id,
+                 hotline=asked.hotline, followed=inbox is not None)
+        if asked.action == "redirect" and asked.agent_id and asked.hotline:
+            claim = Claim(call_id=asked.call_id, hotline=asked.hotline, owner=self._instance,
+                          agent_ids=(asked.agent_id,))
+            if inbox is not None:
+                inbox.put_nowait(Offer(claim, asyncio.get_running_loop().time()))
+            else:
+                try:
+                    await self._unfollowed(asked.hotline, claim)
+                except StateError as exc:
+                    log.warning("switchboard_redirect_failed", call_id=asked.call_id, error=str(exc))
+        elif asked.action == "move" and hotline is not None and inbox is not None:
+            inbox.put_nowait(Steer("move", hotline))
+        elif asked.action == "voicemail" and inbox is not None:
+            inbox.put_nowait(Steer("voicemail"))
 
     async def sweep_forever(self) -> None:
         while True:

@@ -20,7 +20,7 @@ from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import PlaybackFinished
 from callcontrol.calls.port import RoutedCall
 from callcontrol.routing.conversation import Conversations
-from callcontrol.routing.distributor import Distributor, Offer
+from callcontrol.routing.distributor import Distributor, Inbox, Offer, Steer
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.routing.offer import OfferDesk
 from callcontrol.routing.ports import HotlineHours
@@ -51,8 +51,10 @@ class WaitingRoom:
         self._hours = hours
 
     async def wait(self, call: RoutedCall, hotline: HotlineRouting, enqueued_at: float, queued_at: float) -> str:
-        """Until an agent took the call and the conversation is over ("answered"), max_wait ran out ("timeout")
-        or the hotline closed ("closed"). Loop times: `enqueued_at` started max_wait, `queued_at` routing."""
+        """Until an agent took the call and the conversation is over ("answered"), max_wait ran out ("timeout"),
+        the hotline closed ("closed") or the switchboard sent it to voicemail ("voicemail"). A switchboard move
+        carries on in the other hotline with the same `enqueued_at`. Loop times: `enqueued_at` started max_wait,
+        `queued_at` routing."""
         loop = asyncio.get_running_loop()
         inbox = self._distributor.register(call.call_id, hotline.id)
         connected = False
@@ -82,6 +84,18 @@ class WaitingRoom:
                         next_announce = loop.time() + hotline.announce_interval
                     if offer is None:
                         continue
+                if isinstance(offer, Steer):
+                    if offer.action == "voicemail" or offer.hotline is None:
+                        call.note("queue:voicemail", hotline=hotline.id, waited=round(loop.time() - enqueued_at, 1))
+                        return "voicemail"
+                    call.note("queue:moved", hotline=offer.hotline.id, moved_from=hotline.id)
+                    hotline = offer.hotline
+                    call.facts.hotline = hotline.id
+                    self._distributor.moved(call.call_id, hotline.id)
+                    deadline = enqueued_at + hotline.max_wait
+                    await self._moh(call, hotline, on=True)
+                    await self._distributor.offer_now(hotline.id)
+                    continue
                 call.facts.wait = round(loop.time() - enqueued_at, 3)
                 leg = await self._offers.ring(call, hotline, offer, tried, enqueued_at)
                 if leg is not None:
@@ -114,7 +128,7 @@ class WaitingRoom:
         channel = call.channel_id
         await quietly(self._ari.start_moh(channel, hotline.moh_class) if on else self._ari.stop_moh(channel))
 
-    async def _announce(self, call: RoutedCall, hotline: HotlineRouting, inbox: asyncio.Queue[Offer]) -> Offer | None:
+    async def _announce(self, call: RoutedCall, hotline: HotlineRouting, inbox: Inbox) -> Offer | Steer | None:
         """Position (and estimated wait) announcement, between two stretches of music. An offer arriving meanwhile
         cuts it short (an agent is reserved for this citizen: ring at once) and is returned."""
         try:
@@ -134,7 +148,7 @@ class WaitingRoom:
         call.note("queue:announce", position=position, estimate=round(estimate) if estimate else None)
         await self._moh(call, hotline, on=False)
         playback_id = uuid.uuid4().hex
-        offer: Offer | None = None
+        offer: Offer | Steer | None = None
         try:
             await self._ari.play(
                 call.channel_id, [media_uri(m) for m in media], lang=call.language, playback_id=playback_id
@@ -167,7 +181,7 @@ def _shutting_down() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def _next(inbox: asyncio.Queue[Offer], timeout: float) -> Offer | None:
+async def _next(inbox: Inbox, timeout: float) -> Offer | Steer | None:
     try:
         async with asyncio.timeout(max(timeout, 0)):
             return await inbox.get()

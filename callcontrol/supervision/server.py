@@ -16,6 +16,7 @@ from aiohttp import web
 
 from callcontrol.supervision.auth import Handler, auth_middleware
 from callcontrol.supervision.deps import SupervisionDeps
+from callcontrol.supervision.routes import ROUTES
 
 log = structlog.get_logger("callcontrol.supervision")
 
@@ -36,7 +37,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         code = _CODES.get(exc.status, "error" if exc.status >= 500 else "client_error")
         reason = exc.reason if exc.text is None or exc.text.startswith(f"{exc.status}:") else exc.text
         body = json.dumps({"error": code, "reason": reason})
-        raise type(exc)(text=body, content_type="application/json", headers=_kept_headers(exc)) from None
+        return web.Response(text=body, status=exc.status, content_type="application/json",
+                            headers=_kept_headers(exc))
     except asyncio.CancelledError:
         raise
     except Exception:
@@ -60,6 +62,7 @@ def build_web_app(
     app = web.Application(middlewares=[json_errors, auth_middleware(deps.tokens, deps.limiter)],
                           client_max_size=64 * 1024)
     app[DEPS] = deps
+    app[ROUTES] = []
     api.add_routes(app)
     for add in extra:
         add(app)

@@ -21,6 +21,7 @@ from callcontrol.metrics import Metrics
 from callcontrol.supervision.auth import Role, require, role_of
 from callcontrol.supervision.board import board_view
 from callcontrol.supervision.hub import BoardHub
+from callcontrol.supervision.routes import RouteDoc, documented
 
 STATIC = Path(__file__).parent / "static"
 KEEPALIVE_SECONDS = 15.0  # a comment line so that proxies and the browser see the stream alive
@@ -67,13 +68,32 @@ def wallboard_routes(hub: BoardHub, metrics: Metrics) -> Callable[[web.Applicati
             metrics.set_board((await hub.read()).figures())
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def static(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = STATIC / name
+        if name not in _static_files():
+            raise web.HTTPNotFound(text=json.dumps({"error": "not_found", "reason": f"no file {name!r}"}),
+                                   content_type="application/json")
+        return web.FileResponse(path, headers=_NO_CACHE)
+
     def add(app: web.Application) -> None:
-        app.router.add_get("/", index, name="wallboard")
-        app.router.add_static("/static/", STATIC, name="wallboard_static", append_version=False)
-        app.router.add_get("/events", events, name="wallboard_events")
-        app.router.add_get("/metrics", metrics_page, name="metrics")
+        page = "wallboard"
+        documented(app, RouteDoc("GET", "/", "The live wallboard (French, English switch)", content_type="text/html",
+                                 tag=page), index)
+        documented(app, RouteDoc("GET", "/static/{name}", "The wallboard's script, words, style and licence files",
+                                 content_type="text/plain", tag=page, errors=(404,)), static)
+        documented(app, RouteDoc("GET", "/events", "The board as this token's role may see it, pushed on every "
+                                 "change (server-sent events `board`, JSON)", Role.VIEWER,
+                                 content_type="text/event-stream", tag=page), events)
+        documented(app, RouteDoc("GET", "/metrics", "Prometheus metrics (no token from loopback; any valid token "
+                                 "otherwise)", content_type="text/plain", tag="metrics",
+                                 description="Names and alerts: docs/operations.md"), metrics_page)
 
     return add
+
+
+def _static_files() -> set[str]:
+    return {p.name for p in STATIC.iterdir() if p.is_file()}
 
 
 def _loopback(remote: str | None) -> bool:

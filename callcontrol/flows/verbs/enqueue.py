@@ -15,7 +15,8 @@ from callcontrol.flows.context import END, Context, Outcome
 from callcontrol.flows.verbs.base import Name, Path, Problem, Refs, Target, Verb, unknown
 
 # What the Enqueuer may answer; `enqueue.on` keys must be among them (a typo would silently never match).
-ENQUEUE_OUTCOMES = ("answered", "closed", "timeout", "full", "unavailable", "abandoned")
+# "voicemail": the switchboard sent the waiting caller to the mailbox; without that branch, the `timeout` one.
+ENQUEUE_OUTCOMES = ("answered", "closed", "timeout", "full", "unavailable", "abandoned", "voicemail")
 
 
 class Enqueue(Verb):
@@ -66,4 +67,6 @@ async def run(ctx: Context, verb: Enqueue, label: str) -> Outcome:
         call.note(f"queue:{outcome}", hotline=verb.hotline)
     if outcome in verb.on:
         return verb.on[outcome]
+    if outcome == "voicemail" and "timeout" in verb.on:
+        return verb.on["timeout"]
     return END if outcome == "answered" else None

@@ -17,6 +17,7 @@ from callcontrol.state import StateLayer
 from callcontrol.supervision.auth import FailureLimiter, Role, Tokens, auth_middleware
 from callcontrol.supervision.board import BoardReader
 from callcontrol.supervision.hub import BoardHub
+from callcontrol.supervision.routes import ROUTES
 from callcontrol.supervision.wallboard import wallboard_routes
 
 VIEWER = "viewer-token-0123456789"
@@ -29,6 +30,7 @@ async def client(staffed: StateLayer, reader: BoardReader) -> AsyncIterator[tupl
     hub = BoardHub(reader, staffed.events, metrics)
     tokens = Tokens.of({Role.VIEWER: [VIEWER], Role.SWITCHBOARD: [SWITCHBOARD]})
     app = web.Application(middlewares=[auth_middleware(tokens, FailureLimiter(time.monotonic))])
+    app[ROUTES] = []
     wallboard_routes(hub, metrics)(app)
     task = asyncio.create_task(hub.run())
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
