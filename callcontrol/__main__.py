@@ -1,4 +1,4 @@
-"""`callcontrol` command line: run, check-config, agent, closed."""
+"""`callcontrol` command line: run, check-config, agent, closed, hotlines, agents, calls, call."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcontrol import logs
+from callcontrol.cli import switchboard as switchboard_cli
 from callcontrol.clock import Clock
 from callcontrol.config import pjsip_conf_path, read_secrets_file
 from callcontrol.configset import ConfigSet, load_config_set
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     closed.add_argument("--scope", default="all", help='"all" (default) or a schedule/hotline id')
     closed.add_argument("--sound", help="message played instead of the usual closed message")
     closed.add_argument("--minutes", type=float, help="switch off by itself after this many minutes")
+    switchboard_cli.add_parsers(sub)
     return parser
 
 
@@ -163,6 +165,12 @@ async def closed_command(config: ConfigSet, args: argparse.Namespace) -> int:
         return 0
 
 
+async def switchboard_command(config: ConfigSet, args: argparse.Namespace) -> int:
+    """hotlines, agents, calls, call ...: the switchboard's use cases (cli/switchboard.py)."""
+    async with _state(config) as (state, clock):
+        return await switchboard_cli.run(config, args, state, clock)
+
+
 def _report(directory: Path, exc: ConfigError) -> int:
     print(f"callcontrol: invalid configuration in {directory}/ ({len(exc.issues)} problem(s)):", file=sys.stderr)
     for issue in exc.issues:
@@ -182,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return _with_redis(config, lambda: agent_command(config, args))
     if args.command == "closed":
         return _with_redis(config, lambda: closed_command(config, args))
+    if args.command in switchboard_cli.COMMANDS:
+        return _with_redis(config, lambda: switchboard_command(config, args))
     asked = None
     if ask_asterisk_first:
         asked = asyncio.run(ask_asterisk(config.settings.ari))

@@ -14,13 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, time
 
 import structlog
 
 from callcontrol.clock import Clock
 from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.routing.switchboard_views import (
+    ActionDone,
+    AgentView,
+    Figures,
+    HotlineView,
+    WaitingCall,
+    hotline_figures,
+)
 from callcontrol.state import errors as state_errors
 from callcontrol.state.events import CallChanged, CallStage, SwitchboardAsked
 from callcontrol.state.layer import StateLayer
@@ -29,7 +36,6 @@ from callcontrol.state.models import AgentState, QueuedCall
 log = structlog.get_logger("callcontrol.switchboard")
 
 RING_CONFIRM_SECONDS = 5.0  # a redirect waits this long for the agent's phone to ring
-ANSWERED_WITHIN = 20.0  # service level: answered within 20 s of queueing
 
 
 class SwitchboardError(Exception):
@@ -44,69 +50,6 @@ class NotFound(SwitchboardError):
 
 class Conflict(SwitchboardError):
     code = "conflict"
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingCall:
-    call_id: str
-    hotline: str
-    caller: str  # masked, e.g. "+33 6•• •• •• 78"
-    status: str  # waiting, offered, connected
-    waited: float  # seconds since it was queued (kept across a move)
-    position: int | None  # 1-based, None unless waiting
-    path: tuple[str, ...]  # the IVR steps before it queued
-    agents: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AgentView:
-    agent_id: str
-    name: str
-    status: str  # AgentStatus value
-    device: str | None
-    pause_reason: str | None
-    since: float | None  # epoch seconds of the last change
-    in_state: float | None  # seconds in that state
-    hotlines: tuple[str, ...]
-    call_id: str | None  # the call she is ringing for / on
-    reachable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class HotlineView:
-    hotline_id: str
-    name: str
-    closed: bool  # a manual "closed now" applies (the hotline's own or the whole town hall's)
-    closed_until: float | None
-    waiting: tuple[WaitingCall, ...]
-    agents: tuple[AgentView, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class HotlineFigures:
-    hotline_id: str
-    calls: int  # journal entries of calls queued there today
-    answered: int
-    answered_within: int  # answered within ANSWERED_WITHIN seconds of queueing
-    not_answered: int
-    mean_wait: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    since: float  # today's midnight (epoch seconds, city zone)
-    calls: int  # every finished citizen call today
-    by_outcome: Mapping[str, int]
-    hotlines: tuple[HotlineFigures, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ActionDone:
-    call_id: str
-    action: str
-    hotline: str
-    agent_id: str | None = None
-    position: int | None = None
 
 
 class Switchboard:
@@ -214,7 +157,7 @@ class Switchboard:
             if data.get("hotline"):
                 per.setdefault(str(data["hotline"]), []).append(data)
         return Figures(since=since, calls=calls, by_outcome=by_outcome,
-                       hotlines=tuple(_hotline_figures(h, per.get(h, [])) for h in self.hotline_ids()))
+                       hotlines=tuple(hotline_figures(h, per.get(h, [])) for h in self.hotline_ids()))
 
     # -- actions -------------------------------------------------------------------------------------------------
     async def redirect(self, call_id: str, agent_id: str, *, by: str = "api") -> ActionDone:
@@ -316,17 +259,18 @@ class Switchboard:
         call to be back in a queue or gone, or the time to run out (False)."""
         events = self._state.events.listen()
         try:
-            await anext(events)  # Resubscribed: we are subscribed, nothing can be missed from here
-            await self._state.events.publish(asked)
             async with asyncio.timeout(self._ring_confirm):
+                await anext(events)  # Resubscribed: we are subscribed, nothing can be missed from here
+                await self._state.events.publish(asked)
                 async for event in events:
-                    if isinstance(event, CallChanged) and event.call_id == asked.call_id:
-                        if event.stage is CallStage.RINGING and event.agent_id == agent_id:
-                            return True
-                        if event.stage in (CallStage.CONNECTED,):
-                            return True
-                        if event.stage in (CallStage.QUEUED, CallStage.LEFT, CallStage.ENDED):
-                            return False
+                    if not (isinstance(event, CallChanged) and event.call_id == asked.call_id):
+                        continue
+                    if event.stage is CallStage.RINGING and event.agent_id == agent_id:
+                        return True
+                    if event.stage is CallStage.CONNECTED:
+                        return True
+                    if event.stage in (CallStage.QUEUED, CallStage.LEFT, CallStage.ENDED):
+                        return False
         except TimeoutError:
             return False
         finally:
@@ -334,13 +278,5 @@ class Switchboard:
         return False
 
 
-def _hotline_figures(hotline: str, rows: list[dict]) -> HotlineFigures:
-    answered = [r for r in rows if r.get("queue_result") == "answered" or r.get("agent")]
-    waits = [float(r["wait"]) for r in rows if isinstance(r.get("wait"), int | float)]
-    within = [r for r in answered if isinstance(r.get("wait"), int | float) and r["wait"] <= ANSWERED_WITHIN]
-    return HotlineFigures(
-        hotline_id=hotline, calls=len(rows), answered=len(answered), answered_within=len(within),
-        not_answered=len(rows) - len(answered), mean_wait=round(sum(waits) / len(waits), 1) if waits else None,
-    )
-
-
+__all__ = ["ActionDone", "AgentView", "Conflict", "Figures", "HotlineView", "NotFound", "Switchboard",
+           "SwitchboardError", "WaitingCall"]

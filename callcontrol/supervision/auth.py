@@ -23,7 +23,7 @@ from enum import StrEnum
 import structlog
 from aiohttp import web
 
-from callcontrol.config import parse_api_tokens
+from callcontrol.apitokens import parse_api_tokens
 
 log = structlog.get_logger("callcontrol.supervision")
 
@@ -69,7 +69,7 @@ class Tokens:
 
     @classmethod
     def parse(cls, spec: str) -> Tokens:
-        """`role:token,role:token` (config.parse_api_tokens); ValueError for an unknown role or a short token."""
+        """`role:token,role:token` (apitokens.parse_api_tokens); ValueError for an unknown role or a short token."""
         return cls(tuple((_digest(token), Role(role)) for role, token in parse_api_tokens(spec)))
 
     @classmethod

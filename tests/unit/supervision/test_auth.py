@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.config import parse_api_tokens
+from callcontrol.apitokens import parse_api_tokens
 from callcontrol.supervision.auth import FailureLimiter, Role, Tokens
 
 from .conftest import TOKENS, auth

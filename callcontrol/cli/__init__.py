@@ -1,0 +1,1 @@
+"""Command-line topics of their own (registered from callcontrol/__main__.py)."""
