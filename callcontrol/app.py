@@ -157,7 +157,9 @@ def journal_hook(
 
 def wallboard(config: ConfigSet, state: StateLayer, deps: SupervisionDeps, metrics: Metrics) -> BoardHub:
     """The wallboard's and the metrics' view of the hotlines (supervision/board.py), fed by the events channel."""
-    hotlines = [HotlineInfo(h.id, h.display_name, on_call=h.schedule is None) for h in config.hotlines.values()]
+    # on_call: issue 9's `on_call: true` in hotlines.yaml (h-duty); until that lands, no hotline is on call
+    hotlines = [HotlineInfo(h.id, h.display_name, on_call=bool(getattr(h, "on_call", False)))
+                for h in config.hotlines.values()]
     agents = [AgentInfo(a.id, a.name, tuple(a.hotlines)) for a in config.agents]
     reader = BoardReader(state, hotlines, agents, clock=deps.clock.time, today=deps.switchboard.figures)
     return BoardHub(reader, state.events, metrics)

@@ -39,7 +39,7 @@ class HotlineFigures:
     longest_wait: float  # seconds, 0 when nobody waits
     agents: Mapping[str, int]  # AGENT_STATES -> count of the hotline's members
     reachable: int  # members logged in, not paused, whose device answers
-    on_call: bool  # always open (no schedule): somebody must be reachable
+    on_call: bool  # a 24/7 duty (hotlines.yaml `on_call: true`): somebody must be reachable
     service_level: float | None  # today: share of queued calls answered within the target; None: no call yet
     queued_today: int
 
@@ -103,7 +103,7 @@ class Metrics:
         self.reachable = Gauge(f"{PREFIX}hotline_agents_reachable",
                                "Agents logged in, not paused, whose device answers", ["hotline"], registry=r)
         self.nobody_on_call = Gauge(f"{PREFIX}oncall_nobody_reachable",
-                                    "1 when an always-open (on-call) hotline has nobody reachable", ["hotline"],
+                                    "1 when an on-call hotline (on_call: true) has nobody reachable", ["hotline"],
                                     registry=r)
         self.service_level = Gauge(f"{PREFIX}hotline_service_level_today",
                                    "Share of today's queued calls answered within the target wait", ["hotline"],

@@ -32,7 +32,7 @@ _METRIC_STATE = {
 class HotlineInfo:
     id: str
     name: str
-    on_call: bool = False  # always open (no schedule): somebody must be reachable at any time
+    on_call: bool = False  # a 24/7 duty (hotlines.yaml `on_call: true`): somebody must be reachable at any time
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ class BoardHub:
         self._events = events
         self._metrics = metrics
         self._refresh = refresh
-        self._subscribers: set[asyncio.Queue[Board]] = set()
+        self._subscribers: set[asyncio.Queue[Board | None]] = set()
         self._changed = asyncio.Event()
         self._latest: Board | None = None
         self._offered: dict[str, float] = {}  # call id -> when an agent was claimed for it (routing latency)
@@ -52,14 +52,26 @@ class BoardHub:
         return board
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Board]]:
-        """A queue that always holds the newest board (older ones are dropped for a slow browser)."""
-        queue: asyncio.Queue[Board] = asyncio.Queue(maxsize=1)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Board | None]]:
+        """A queue that always holds the newest board (older ones are dropped for a slow browser); None: the
+        server is stopping, end the stream (the browser reconnects to the next instance by itself)."""
+        queue: asyncio.Queue[Board | None] = asyncio.Queue(maxsize=1)
         self._subscribers.add(queue)
         try:
             yield queue
         finally:
             self._subscribers.discard(queue)
+
+    def close(self) -> None:
+        """End every open stream now (the HTTP server's shutdown would otherwise wait for them)."""
+        for queue in list(self._subscribers):
+            self._offer(queue, None)
+
+    @staticmethod
+    def _offer(queue: asyncio.Queue[Board | None], board: Board | None) -> None:
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait(board)
 
     async def run(self) -> None:
         """Forever: listen, and publish boards (two tasks)."""
@@ -103,6 +115,4 @@ class BoardHub:
                 log.debug("board_read_failed", error=str(exc) or type(exc).__name__)
                 continue
             for queue in list(self._subscribers):
-                if queue.full():
-                    queue.get_nowait()
-                queue.put_nowait(board)
+                self._offer(queue, board)

@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from callcontrol.metrics import Metrics
 from callcontrol.supervision.auth import Role, require, role_of
-from callcontrol.supervision.board import board_view
+from callcontrol.supervision.board import Board, board_view
 from callcontrol.supervision.hub import BoardHub
 from callcontrol.supervision.routes import RouteDoc, documented
 
@@ -49,15 +49,15 @@ def wallboard_routes(hub: BoardHub, metrics: Metrics) -> Callable[[web.Applicati
 
     async def _stream(response: web.StreamResponse, role: str) -> None:
         async with hub.subscribe() as queue:
-            board = await hub.read()  # fresh for a new browser (the hub reads only while someone listens)
-            while True:
+            board: Board | None = await hub.read()  # fresh for a new browser (the hub reads while someone listens)
+            while board is not None:
                 payload = json.dumps(board_view(board, role), ensure_ascii=False)
                 await response.write(f"event: board\ndata: {payload}\n\n".encode())
-                board = None
-                while board is None:
+                while True:
                     try:
                         async with asyncio.timeout(KEEPALIVE_SECONDS):
                             board = await queue.get()
+                        break
                     except TimeoutError:
                         await response.write(b": keepalive\n\n")
 
@@ -76,7 +76,11 @@ def wallboard_routes(hub: BoardHub, metrics: Metrics) -> Callable[[web.Applicati
                                    content_type="application/json")
         return web.FileResponse(path, headers=_NO_CACHE)
 
+    async def close_streams(app: web.Application) -> None:
+        hub.close()
+
     def add(app: web.Application) -> None:
+        app.on_shutdown.append(close_streams)
         page = "wallboard"
         documented(app, RouteDoc("GET", "/", "The live wallboard (French, English switch)", content_type="text/html",
                                  tag=page), index)

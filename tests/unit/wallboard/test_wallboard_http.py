@@ -34,6 +34,7 @@ async def client(staffed: StateLayer, reader: BoardReader) -> AsyncIterator[tupl
     wallboard_routes(hub, metrics)(app)
     task = asyncio.create_task(hub.run())
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+        test_client.hub = hub  # type: ignore[attr-defined]
         yield test_client, metrics
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -104,3 +105,14 @@ async def test_metrics_on_loopback_need_no_token_and_show_the_queue(client):
     assert 'callcontrol_hotline_waiting{hotline="etat-civil"} 1.0' in text
     assert 'callcontrol_oncall_nobody_reachable{hotline="astreinte"} 1.0' in text
     assert 'callcontrol_hotline_calls_ended_total{hotline="etat-civil",result="answered_in_time"} 1.0' in text
+
+
+async def test_streams_end_when_the_server_stops_so_that_shutdown_does_not_wait_for_them(client):
+    """Stopping callcontrol ends every open stream at once (the page then reconnects to the restarted one)."""
+    test_client, _ = client
+    response = await test_client.get("/events", headers={"Authorization": f"Bearer {VIEWER}"})
+    await next_board(response)
+    test_client.hub.close()
+    async with asyncio.timeout(1.0):
+        rest = await response.content.read()
+    assert b"event: board" not in rest and response.content.at_eof()
