@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcontrol.metrics import HotlineFigures
-from callcontrol.routing.switchboard import ANSWERED_WITHIN, Figures
+from callcontrol.routing.switchboard_views import ANSWERED_WITHIN, Figures
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentState, AgentStatus
 

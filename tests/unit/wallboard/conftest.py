@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import fakeredis
 import pytest
 
-from callcontrol.routing.switchboard import Figures, HotlineFigures
+from callcontrol.routing.switchboard_views import Figures, HotlineFigures
 from callcontrol.state import AgentRecord, StateLayer
 from callcontrol.supervision.board import AgentInfo, BoardReader, HotlineInfo
 
