@@ -7,6 +7,7 @@ a caller (not even masked): the server never sends them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from callcontrol.routing.switchboard_views import ANSWERED_WITHIN, Figures
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentState, AgentStatus
 
+TODAY_SECONDS = 2.0  # today's figures (a journal scan) are read again after this long
 SERVICE_LEVEL_TARGET = ANSWERED_WITHIN  # seconds: answered within this wait counts for the service level
 _BUSY = {AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
 _METRIC_STATE = {
@@ -117,12 +119,15 @@ class BoardReader:
         *,
         clock: Callable[[], float],
         today: Callable[[], Awaitable[Figures]],
+        today_every: float = TODAY_SECONDS,
     ) -> None:
         self._state = state
         self._hotlines = tuple(hotlines)
         self._agents = tuple(agents)
         self._clock = clock
         self._today = today
+        self._today_every = today_every
+        self._day: tuple[float, dict[str, DayFigures]] | None = None  # (read at, monotonic), figures
 
     async def read(self) -> Board:
         states = {s.agent_id: s for s in await self._state.agents.states([a.id for a in self._agents])}
@@ -138,8 +143,14 @@ class BoardReader:
             agents=self._agents,
             states=states,
             waiting=waiting,
-            today=day_figures(await self._today()),
+            today=await self._day_figures(),
         )
+
+    async def _day_figures(self) -> dict[str, DayFigures]:
+        """Today's figures scan the journal: read at most every `today_every` s, not on every change."""
+        if self._day is None or time.monotonic() - self._day[0] >= self._today_every:
+            self._day = (time.monotonic(), day_figures(await self._today()))
+        return self._day[1]
 
 
 # ---------------------------------------------------------------------------------------------- what a role sees

@@ -39,17 +39,10 @@ class BoardHub:
         self._refresh = refresh
         self._subscribers: set[asyncio.Queue[Board | None]] = set()
         self._changed = asyncio.Event()
-        self._latest: Board | None = None
         self._offered: dict[str, float] = {}  # call id -> when an agent was claimed for it (routing latency)
 
-    @property
-    def latest(self) -> Board | None:
-        return self._latest
-
     async def read(self) -> Board:
-        board = await self._reader.read()
-        self._latest = board
-        return board
+        return await self._reader.read()
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[Board | None]]:

@@ -6,6 +6,7 @@ import { translator } from "./i18n.js";
 const TOKEN_KEY = "callcontrol.token";
 const LANG_KEY = "callcontrol.lang";
 const RETRY_MS = 1000;
+const SILENCE_MS = 40000;
 // The switchboard's actions on a waiting call: the JSON API's endpoints (docs/api.md, /openapi.json).
 const ACTIONS = {
   redirect: (call, agent) => [`/api/calls/${encodeURIComponent(call)}/redirect`, { agent }],
@@ -224,7 +225,9 @@ async function readEvents(reader) {
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
-    const { value, done } = await reader.read();
+    // The server writes at least every 15 s (a keepalive): silence for longer is a dead connection.
+    const silence = setTimeout(() => reader.cancel(), SILENCE_MS);
+    const { value, done } = await reader.read().finally(() => clearTimeout(silence));
     if (done) return;
     buffer += decoder.decode(value, { stream: true });
     let end;
