@@ -119,11 +119,26 @@ _SPEC: web.AppKey[dict[str, Any]] = web.AppKey("openapi_spec", dict)
 
 
 def spec_of(app: web.Application) -> dict[str, Any]:
-    """The app's document, built on first use (every route is added by then)."""
+    """The app's document, built on first use (every route is added by then). A route added without its RouteDoc
+    (routes.documented) is still listed, from its handler's docstring, so the document never misses one."""
     cache = app[_SPEC]
     if not cache:
-        cache.update(build_spec(app[ROUTES]))
+        cache.update(build_spec([*app[ROUTES], *_undocumented(app)]))
     return cache
+
+
+def _undocumented(app: web.Application) -> list[RouteDoc]:
+    known = {(r.method, r.path) for r in app[ROUTES]}
+    found = []
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if route.method in ("HEAD", "*") or not path or (route.method, path) in known:
+            continue
+        doc = (getattr(route.handler, "__doc__", None) or "").strip().splitlines()
+        found.append(RouteDoc(route.method, path, doc[0].rstrip(".") if doc else "(no description)", tag="other",
+                              content_type=""))
+        known.add((route.method, path))
+    return found
 
 
 def add_routes(app: web.Application) -> None:

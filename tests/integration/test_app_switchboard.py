@@ -1,6 +1,6 @@
 """The switchboard's HTTP API end to end: callcontrol (real process) + Asterisk + Redis + SIPp. Auth and error
-answers, then one waiting citizen moved to another hotline (its waiting time kept) and redirected to an agent who
-serves neither hotline's routing for it: her SIPp phone receives the INVITE."""
+answers; a waiting citizen sent to voicemail records a message; another moved to another hotline (its waiting
+time kept) and redirected to an agent routing would not give it to: her SIPp phone receives the INVITE."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import urllib.request
 from typing import Any
 
 from harness import wait_until
-from hotline_kit import HOTLINE, hotlines_yaml, login
+from hotline_kit import HOTLINE, hotlines_yaml, journal, login
 
 TOKENS = {"viewer": "it-viewer-token-000001", "switchboard": "it-switchboard-token-01",
           "supervisor": "it-supervisor-token-001"}
@@ -19,7 +19,10 @@ OTHER = "urbanisme"
 FLOW = f"""entry: {{inbound: main}}
 flows:
   main:
-    - enqueue: {HOTLINE}
+    - enqueue: {{hotline: {HOTLINE}, on: {{timeout: flow:voicemail}}}}
+    - hangup
+  voicemail:
+    - record: {{max_seconds: 2}}
     - hangup
 """
 AGENTS = json.dumps({"agents": [
@@ -49,7 +52,7 @@ class Api:
 def test_given_a_waiting_citizen_when_the_switchboard_moves_then_redirects_it_then_the_chosen_agent_rings(
     people, apps, redis_url
 ):
-    """401 / 403 / 422 / 404 with reasons; a move keeps the waiting time; a redirect rings the chosen phone."""
+    """401 / 403 / 422 / 404 with reasons; voicemail records; a move keeps the wait; a redirect rings the phone."""
     config = apps.config({"flows/main.yaml": FLOW, "agents.yaml": AGENTS,
                           "hotlines.yaml": hotlines_yaml(overflow_when_nobody=False)})
     env = {"CALLCONTROL_HTTP_PORT": "0", "CALLCONTROL_API_TOKENS": ",".join(f"{r}:{t}" for r, t in TOKENS.items())}
@@ -69,6 +72,19 @@ def test_given_a_waiting_citizen_when_the_switchboard_moves_then_redirects_it_th
     calls = wait_until(lambda: api("GET", "/api/calls", "switchboard")[1]["calls"], 10, "the citizen waiting")
     call_id = calls[0]["call_id"]
     assert (calls[0]["hotline"], calls[0]["caller"]) == (HOTLINE, "+33 6•• •• •• 78")
+
+    caller = people.citizen("0698765432", hangup_after=40)  # this one is sent to voicemail
+    two = wait_until(lambda: len(calls := api("GET", "/api/calls", "switchboard")[1]["calls"]) == 2 and calls, 10,
+                     "two citizens waiting")
+    other_id = two[1]["call_id"]
+    status, body = api("POST", f"/api/calls/{other_id}/voicemail", "switchboard")
+    assert status == 200, body
+    recorded = app.wait_for("call_step", step="record", timeout=10)[0]
+    assert recorded["call_id"] == other_id
+    assert caller.wait(10) == 0, caller.describe()
+    entry = wait_until(lambda: [e for e in journal(redis_url) if e["call_id"] == other_id], 5, "journal")[0]
+    assert entry["queue_result"] == "voicemail" and [c["call_id"] for c in api("GET", "/api/calls", "viewer")[1][
+        "calls"]] == [call_id]
     time.sleep(2.0)
     status, body = api("POST", f"/api/calls/{call_id}/move", "switchboard", {"hotline": OTHER})
     assert status == 200, body

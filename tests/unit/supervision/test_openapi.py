@@ -38,3 +38,24 @@ async def test_unknown_routes_and_methods_answer_json_errors(client) -> None:
     assert response.status == 404 and (await response.json())["error"] == "not_found"
     response = await client.put("/api/hotlines", headers=auth(Role.VIEWER))
     assert response.status == 405 and (await response.json())["error"] == "method_not_allowed"
+
+
+async def test_routes_mounted_by_extra_are_in_the_document_too(state, clock, switchboard) -> None:
+    """A route added by an `extra` without its RouteDoc still appears, summarised from its handler's docstring."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from callcontrol.agents.presence import Presence
+    from callcontrol.supervision.auth import FailureLimiter, Tokens
+    from callcontrol.supervision.deps import SupervisionDeps
+    from callcontrol.supervision.server import build_web_app
+
+    async def board(request):
+        """The live wallboard."""
+
+    deps = SupervisionDeps(switchboard=switchboard, presence=Presence(state, clock.time), state=state, clock=clock,
+                           tokens=Tokens(), limiter=FailureLimiter(clock.monotonic))
+    app = build_web_app(deps, extra=[lambda a: a.router.add_get("/board", board)])
+    async with TestClient(TestServer(app)) as client:
+        spec = await (await client.get("/openapi.json")).json()
+    validate(spec)
+    assert spec["paths"]["/board"]["get"]["summary"] == "The live wallboard"
