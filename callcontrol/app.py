@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import structlog
+from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from callcontrol.ari.client import AriClient
@@ -23,6 +24,7 @@ from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
+from callcontrol.metrics import Metrics
 from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
@@ -35,8 +37,11 @@ from callcontrol.state.connect import connect_redis, follow_master
 from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
 from callcontrol.supervision.auth import FailureLimiter, Tokens
+from callcontrol.supervision.board import AgentInfo, BoardReader, HotlineInfo
 from callcontrol.supervision.deps import SupervisionDeps
+from callcontrol.supervision.hub import BoardHub
 from callcontrol.supervision.server import build_web_app, serve
+from callcontrol.supervision.wallboard import wallboard_routes
 from callcontrol.upkeep import heartbeat, keep_state
 
 log = structlog.get_logger("callcontrol.app")
@@ -119,7 +124,9 @@ def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: 
     return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
 
 
-def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> CallEndHook:
+def journal_hook(
+    state: StateLayer, salt: str, region: str, clock: Clock, metrics: Metrics | None = None
+) -> CallEndHook:
     """Each finished call's journal line (calls/outcome.py decides what it holds). An adopted call keeps the start
     its first instance gave it (routing/resume.py restores it): its duration covers the whole call."""
 
@@ -142,8 +149,20 @@ def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> Cal
             await state.journal.append(journal_entry(finished, salt=salt, region=region))
         except Exception as exc:  # Redis away: the call is over anyway; the log line keeps the facts
             log.warning("journal_write_failed", error=str(exc) or type(exc).__name__)
+        if metrics is not None:
+            metrics.call_ended(call.outcome.value, call.facts.hotline, call.facts.wait)
 
     return on_call_end
+
+
+def wallboard(config: ConfigSet, state: StateLayer, deps: SupervisionDeps, metrics: Metrics) -> BoardHub:
+    """The wallboard's and the metrics' view of the hotlines (supervision/board.py), fed by the events channel."""
+    # on_call: issue 9's `on_call: true` in hotlines.yaml (h-duty); until that lands, no hotline is on call
+    hotlines = [HotlineInfo(h.id, h.display_name, on_call=bool(getattr(h, "on_call", False)))
+                for h in config.hotlines.values()]
+    agents = [AgentInfo(a.id, a.name, tuple(a.hotlines)) for a in config.agents]
+    reader = BoardReader(state, hotlines, agents, clock=deps.clock.time, today=deps.switchboard.figures)
+    return BoardHub(reader, state.events, metrics)
 
 
 async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asyncio.Event | None = None) -> None:
@@ -158,11 +177,13 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
     instance_id = settings.instance.id
     redis = connect_redis(settings.redis, health_check_interval=10)
     state = StateLayer.create(redis, clock=clock.time)
-    async with aiohttp.ClientSession() as http:
+    metrics = Metrics(CollectorRegistry())  # this process' figures, at /metrics
+    async with aiohttp.ClientSession(trace_configs=[metrics.ari_trace()]) as http:
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
-        health = RedisHealth()  # one view of Redis for routing, the "closed now" switch and the state loops
+        # one view of Redis for routing, the "closed now" switch and the state loops
+        health = RedisHealth(on_failure=metrics.redis_failed)
         closures = ClosuresAdapter(state, health)
         distributor = Distributor(state, config.hotlines, instance_id)
         dispatcher = CallDispatcher(
@@ -175,7 +196,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 number_salt=settings.logging.number_salt,
                 identity=identity,
             ),
-            on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country, clock),
+            on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country, clock, metrics),
             unserved=unserved_handler(),
         )
         router = HotlineRouter(
@@ -208,8 +229,13 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             instance_id=instance_id,
             expect_adopted=dispatcher.expect_adopted,
             forget_adopted=dispatcher.forget_adopted,
+            on_taken_over=metrics.taken_over,
         )
-        web_app = build_web_app(supervision(config, state, clock, AriReachability(ari)))
+        deps = supervision(config, state, clock, AriReachability(ari))
+        board = wallboard(config, state, deps, metrics)
+        web_app = build_web_app(deps, extra=[wallboard_routes(board, metrics)])
+        metrics.watch(active_calls=lambda: len(dispatcher.active_calls), ari_connected=events.connected.is_set,
+                      ari_connections=lambda: events.connections)
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
         for entry in config.flows.entries:
@@ -237,6 +263,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
                     tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                     tg.create_task(serve(web_app, settings.http.bind, settings.http.port)),
+                    tg.create_task(board.run()),
                 ]
                 await stop.wait()
                 log.info("callcontrol_stopping", active_calls=len(dispatcher.active_calls))

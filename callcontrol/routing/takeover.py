@@ -46,7 +46,9 @@ class Takeover:
         expect_adopted: Callable[[str], None],
         forget_adopted: Callable[[str], None],
         check_every: float = CHECK_SECONDS,
+        on_taken_over: Callable[[str, int], None] | None = None,  # (dead instance, calls adopted): a metric
     ):
+        self._on_taken_over = on_taken_over
         self._ari = ari
         self._state = state
         self._instance = instance_id
@@ -99,6 +101,8 @@ class Takeover:
             legs_hung_up=legs,
             took_ms=round((loop.time() - started) * 1000, 1),
         )
+        if self._on_taken_over is not None:
+            self._on_taken_over(dead, len(result.adopted))
         return result
 
     async def _channels(self) -> list[Channel]:

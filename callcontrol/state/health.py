@@ -38,7 +38,9 @@ class RedisHealth:
         hold: float = HOLD_SECONDS,
         timeout: float = TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        on_failure: Callable[[BaseException], None] | None = None,  # each failed operation (a metric)
     ) -> None:
+        self._on_failure = on_failure
         self.hold = hold
         self.timeout = timeout
         self._clock = clock
@@ -63,6 +65,8 @@ class RedisHealth:
             log.warning("redis_unreachable", error=describe(exc))
         self._failures += 1
         self._retry_at = now + self.hold
+        if self._on_failure is not None:
+            self._on_failure(exc)
 
     def succeeded(self) -> None:
         if self._down_since is None:

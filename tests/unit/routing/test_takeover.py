@@ -42,8 +42,10 @@ async def test_given_dead_instance_when_taken_over_then_its_citizens_move_to_us_
     ari.live_channels = ["w1", "w1-leg0001"]  # w2 hung up while nobody watched
     ari.stasis = {"w1": f"{DEAD_APP},inbound,0556000000", "w1-leg0001": f"{DEAD_APP},agent-leg,w1"}
     adopted: list[str] = []
+    counted: list[tuple[str, int]] = []  # what the takeover metric was told
     takeover = Takeover(ari=ari, state=layer, instance_id="i-live", expect_adopted=adopted.append,
-                        forget_adopted=adopted.remove, check_every=0.05)  # fmt: skip
+                        forget_adopted=adopted.remove, check_every=0.05,
+                        on_taken_over=lambda dead, calls: counted.append((dead, calls)))  # fmt: skip
     await layer.instances.heartbeat("i-live", 30, app="callcontrol")
     runner = asyncio.create_task(takeover.run())
     try:
@@ -60,6 +62,7 @@ async def test_given_dead_instance_when_taken_over_then_its_citizens_move_to_us_
         await asyncio.sleep(1.0)
         assert (await layer.agents.get_state("bruno")).status is AgentStatus.AVAILABLE
         assert len(ari.named("request")) == 1  # never taken over twice
+        assert len(counted) == 1 and counted[0][0] == DEAD and counted[0][1] >= 1  # one takeover, its calls
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)

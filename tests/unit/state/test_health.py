@@ -73,3 +73,14 @@ async def test_given_a_refusal_when_guarded_then_redis_counts_as_up():
         async with health.guard():
             raise QueueFull("etat-civil", 3)
     assert not health.lost
+
+
+async def test_given_a_failure_hook_when_operations_fail_then_each_failure_is_counted():
+    """Every failed operation reaches the hook (the Redis errors metric), not just the first of an outage."""
+    failures: list[BaseException] = []
+    health = RedisHealth(hold=1.0, clock=Ticks(), on_failure=failures.append)
+    for _ in range(3):
+        await fail(health)
+    async with health.guard():
+        pass
+    assert len(failures) == 3 and all("Connection refused" in str(f) for f in failures)
