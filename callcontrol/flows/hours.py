@@ -49,6 +49,19 @@ class ScheduleHours:
         to_next_minute = 60.0 - (now.second + now.microsecond / 1e6) + 0.05
         return min(to_next_minute, MANUAL_RECHECK_SECONDS)
 
+    def day_ends_at(self, hotline: HotlineRouting) -> float | None:
+        """Epoch seconds of today's last closing time by the hotline's weekly hours (routing/callback_offer.py's
+        `deadline: end_of_day`); None without a schedule or without hours today."""
+        if hotline.schedule is None:
+            return None
+        schedule = self._schedules[hotline.schedule]
+        local = self._now().astimezone(schedule.zone)
+        ends = [end for _start, end in schedule.hours.get(local.weekday(), ())]
+        if not ends:
+            return None
+        midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=schedule.zone)
+        return (midnight + dt.timedelta(minutes=max(ends))).timestamp()
+
     async def _manual(self, schedule: WeeklySchedule, hotline_id: str) -> ManualClosure | None:
         try:
             for scope in dict.fromkeys((schedule.manual_scope or schedule.name, hotline_id)):

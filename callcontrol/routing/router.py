@@ -2,7 +2,8 @@
 queue let go of the call. The stages live in their own modules: waiting.py (music, announcements, hours),
 offer.py (ring the claimed agents), conversation.py (bridge, wrap-up), resume.py (adoption after a restart).
 
-Outcomes (the flow's `enqueue.on` table branches on them): answered, closed, timeout, full, unavailable.
+Outcomes (the flow's `enqueue.on` table branches on them): answered, closed, timeout, full, unavailable,
+callback (the citizen will be called back at their place: routing/callback_offer.py).
 
 Redis unreachable (or failed less than a few seconds ago: state/health.py): the **degraded route**. The citizen is
 handed back at once to the dialplan context `degraded.context` (the on-call phone, then voicemail) and the call
@@ -24,6 +25,7 @@ from callcontrol.ari.errors import AriError
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
+from callcontrol.routing.callback_offer import CallbackOffers
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
@@ -57,6 +59,7 @@ class HotlineRouter:
         reach: SoftphoneReach | None = None,
         health: RedisHealth | None = None,
         degraded_context: str = "",
+        callbacks: CallbackOffers | None = None,
     ):
         self._state = state
         self._health = health or RedisHealth()
@@ -73,6 +76,7 @@ class HotlineRouter:
             offers=offers,
             conversations=self.conversations,
             hours=self._hours,
+            callbacks=callbacks,
         )
         self.resumer = Resumer(
             ari=ari,

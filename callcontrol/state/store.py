@@ -28,6 +28,7 @@ SCRIPTS = (
     "skip",
     "release_dismissed",
     "take_over",
+    "callback",
 )
 
 
@@ -79,6 +80,20 @@ class Keys:
 
     def instance(self, instance_id: str) -> str:
         return f"{self.prefix}instance:{instance_id}"
+
+    def callback(self, call_id: str) -> str:
+        """A kept callback (number, deadline, attempts): deleted when it is done or becomes a ticket."""
+        return f"{self.prefix}callback:{call_id}"
+
+    @property
+    def callbacks(self) -> str:
+        """Kept callbacks by deadline (zset)."""
+        return f"{self.prefix}callbacks"
+
+    @property
+    def callback_retries(self) -> str:
+        """Callbacks between two attempts, by the time of the next one (zset)."""
+        return f"{self.prefix}callbacks:retry"
 
     @property
     def instances(self) -> str:

@@ -137,7 +137,7 @@ def test_step_shapes_and_option_values_are_explained(tmp_path):
         f"{at}:11: flows.main[6].gather.max_digits: Input should be greater than or equal to 1",
         f"{at}:12: flows.main[7].gather: menu key '1a' must be keypad keys (0-9, * or #)",
         f"{at}:13: flows.main[8].enqueue.on: unknown outcome 'timout'; use one of: answered, closed, timeout, "
-        "full, unavailable, abandoned",
+        "full, unavailable, abandoned, callback",
         f"{at}:14: flows.main[9].pause.seconds: Input should be a valid number, unable to parse string as a number",
         f"{at}:15: flows.main[10].goto.target: 'two words' is not a valid target: use a step id (e.g. main-menu) "
         "or flow:ID (e.g. flow:closed)",
