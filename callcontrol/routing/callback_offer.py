@@ -8,6 +8,7 @@ entry becomes a callback (state/callbacks.py): the citizen may hang up and keeps
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Protocol
 
@@ -15,6 +16,7 @@ import phonenumbers
 import structlog
 
 from callcontrol import numbers
+from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
 from callcontrol.routing.dial_out import DialOutPolicy
@@ -83,15 +85,27 @@ class CallbackOffers:
         settings = hotline.callback
         if settings is None:
             return False
+        call.note("callback:offered", hotline=hotline.id)
         digit = await call.play([PROMPT_OFFER], interrupt="1")
         if digit is None:
             digit = await call.read_digit(OFFER_KEY_SECONDS)
         if digit != "1":
             return False
         call.note("callback:asked", hotline=hotline.id)
+        number = await self.number(call, hotline)
+        return number is not None and await self.keep(call, hotline, number)
+
+    async def number(self, call: RoutedCall, hotline: HotlineRouting) -> str | None:
+        """The number to call back (own, confirmed, or keyed in and allowed); None when the citizen gave none."""
         number = await self._number(call)
         if number is None:
             call.note("callback:no_number", hotline=hotline.id)
+        return number
+
+    async def keep(self, call: RoutedCall, hotline: HotlineRouting, number: str) -> bool:
+        """The call's queue entry becomes a callback at its place; the citizen hears they may hang up."""
+        settings = hotline.callback
+        if settings is None:
             return False
         deadline = self.deadline(hotline, settings)
         if deadline <= self._clock.time() + 1:
@@ -107,8 +121,14 @@ class CallbackOffers:
         call.facts.queue_result = "callback"
         call.note("callback:kept", hotline=hotline.id, number=numbers.mask(number), position=position,
                   deadline=round(deadline))
-        await call.play([PROMPT_KEPT])
+        with contextlib.suppress(CallEnded):  # kept either way: they may hang up during the prompt
+            await call.play([PROMPT_KEPT])
         return True
+
+    def arrival(self, call: RoutedCall) -> float:
+        """A callback asked from the flow (the `callback` verb) queues as of the call's start, on the real clock the
+        queue scores use (a demo clock's offset taken off)."""
+        return call.started_at - self._clock.offset
 
     async def _number(self, call: RoutedCall) -> str | None:
         own, _why = self.national(call.caller) if call.caller else (None, "withheld")

@@ -22,7 +22,8 @@ class CallbackSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    offer_after: float = Field(default=60.0, gt=0)  # seconds waiting before "tapez 1 pour être rappelé"
+    offer_after: float = Field(default=60.0, ge=0)  # seconds waiting before "tapez 1 pour être rappelé"; 0: never
+    #                                                (only the flows' `callback` verb, e.g. as an overflow target)
     offer_every: float = Field(default=60.0, ge=0)  # the offer again every N s of waiting (0 = once)
     deadline: Literal["end_of_day"] | int = "end_of_day"  # the day's closing (its schedule), or N s after the request
     retries: int = Field(default=3, ge=0, le=10)  # attempts after the first one when the citizen does not answer

@@ -68,8 +68,8 @@ class WaitingRoom:
             deadline = enqueued_at + hotline.max_wait
             next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf
             next_hours = loop.time() + self._hours.recheck_in(hotline)
-            offers_callback = hotline.callback is not None and self._callbacks is not None
-            next_callback = enqueued_at + hotline.callback.offer_after if offers_callback else math.inf
+            offer_after = hotline.callback.offer_after if hotline.callback and self._callbacks else 0
+            next_callback = enqueued_at + offer_after if offer_after else math.inf
             while True:
                 now = loop.time()
                 if now >= deadline:
