@@ -124,7 +124,9 @@ def test_transfer_numbers_must_be_in_the_allow_list(tmp_path):
 
 def test_step_shapes_and_option_values_are_explained(tmp_path):
     """Unknown verbs and options, two verbs in a step, bad values: each located and worded plainly."""
-    verbs = "play, say, gather, goto, schedule, when_caller, language, record, transfer, enqueue, callback, pause, hangup"
+    verbs = (
+        "play, say, gather, goto, schedule, when_caller, language, record, transfer, enqueue, callback, pause, hangup"
+    )
     at = "config/flows/shapes.yaml"
     assert problems(make_config(tmp_path, "shapes.yaml")) == [
         f"{at}:4: flows.main[0].paly: unknown verb 'paly' (did you mean 'play'?); verbs: {verbs}",
