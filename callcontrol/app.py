@@ -26,7 +26,7 @@ from callcontrol.flows.runner import FlowRunner
 from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
 from callcontrol.routing.callback import CALLBACK_KIND, CallbackDesk
 from callcontrol.routing.callback_offer import CallbackOffers
-from callcontrol.routing.callback_upkeep import CallbackTickets, CallbackUpkeep
+from callcontrol.routing.callback_upkeep import CallbackEnds, CallbackUpkeep
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
@@ -182,15 +182,16 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             callbacks=CallbackOffers(state=state, policy=dial_out_policy(config), clock=clock, day_end=hours),
         )
         # Kept callbacks (routing/callback.py): claimed by any instance, the agent first, then the citizen.
-        tickets = CallbackTickets(getattr(state, "tickets", None))  # state/tickets.py (issue 11's follow-up)
+        # state/tickets.py and followup/recorder.py (issue 11's follow-up) once merged: tickets, and recorder=FollowUp
+        ends = CallbackEnds(getattr(state, "tickets", None), clock=clock.time)
         callback_hotlines = [h for h, routing in config.hotlines.items() if routing.callback is not None]
         callbacks = CallbackDesk(
             ari=ari, state=state, dialer=dialer, identity=identity, hotlines=config.hotlines,
-            release=router.conversations.release, tickets=tickets,
+            release=router.conversations.release, ends=ends,
         )  # fmt: skip
         distributor.serve_callbacks(callbacks.start, callback_hotlines)
         callback_upkeep = CallbackUpkeep(
-            state=state, tickets=tickets, hotlines=callback_hotlines, offer_now=distributor.offer_now
+            state=state, ends=ends, hotlines=callback_hotlines, offer_now=distributor.offer_now
         )
         # The softphones' registrations are followed on an application of their own: subscribed to the PJSIP
         # endpoints, an application also gets every event of their channels, which would reach each call twice.

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -26,7 +26,7 @@ from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import ChannelDtmfReceived, Event, PlaybackFinished, StasisStart
 from callcontrol.calls.legs import TRANSFER_LEG, PublicIdentity, is_leg_of, leg_args, new_leg_id
 from callcontrol.calls.port import END_EVENTS, RoutedCall, is_about
-from callcontrol.routing.callback_upkeep import CallbackTickets
+from callcontrol.routing.callback_upkeep import CallbackEnds
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.callbacks import CallbackRecord
@@ -64,7 +64,7 @@ class CallbackDesk:
         identity: PublicIdentity,
         hotlines: Mapping[str, HotlineRouting],
         release: Release,
-        tickets: CallbackTickets,
+        ends: CallbackEnds,
     ):
         self._ari = ari
         self._state = state
@@ -72,7 +72,7 @@ class CallbackDesk:
         self._identity = identity
         self._hotlines = hotlines
         self._release = release
-        self._tickets = tickets
+        self._ends = ends
         self._pending: dict[str, _Pending] = {}  # agent channel id -> the callback it rings for
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -180,12 +180,15 @@ class CallbackDesk:
         if leg_id is None:
             result = await self._settle_failed(entry)
             call.note("callback:not_reached", result=result)
+            call.note(f"callback:{result}", hotline=hotline.id)  # retry, or the end: failed, late
             await call.play([PROMPT_NOT_REACHED])
             await call.hangup("normal")
             return
         await self._state.callbacks.done(entry)  # the number is not kept any longer than needed
         call.facts.reached = True
         call.note("callback:connected", agent=agent_id, hotline=hotline.id, attempt=record.attempts + 1)
+        call.note("callback:done", hotline=hotline.id)
+        await self._ends.ended("done", replace(record, attempts=record.attempts + 1))
         await call.wait_channel_end(leg_id)
         call.note("callback:citizen_hung_up")
 
@@ -254,7 +257,7 @@ class CallbackDesk:
             return "unknown"
         log.info("callback_not_reached", call_id=entry, result=attempt.result, attempts=attempt.record.attempts)
         if attempt.result != "retry":
-            await self._tickets.open(f"callback_{attempt.result}", attempt.record)
+            await self._ends.ended(attempt.result, attempt.record)
         return attempt.result
 
     async def _carry_on(self, call: RoutedCall, entry: str) -> None:

@@ -119,7 +119,7 @@ class CallbackOffers:
             log.warning("callback_keep_failed", error=str(exc))
             return False
         call.facts.queue_result = "callback"
-        call.note("callback:kept", hotline=hotline.id, number=numbers.mask(number), position=position,
+        call.note("callback:requested", hotline=hotline.id, number=numbers.mask(number), position=position,
                   deadline=round(deadline))
         with contextlib.suppress(CallEnded):  # kept either way: they may hang up during the prompt
             await call.play([PROMPT_KEPT])

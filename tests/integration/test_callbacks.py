@@ -45,7 +45,7 @@ def test_given_waiting_citizens_when_one_asks_a_callback_then_agent_first_then_c
     citizen.send_dtmf("1")
     app.wait_for("call_step", step="callback:asked", count=2, timeout=5)
     citizen.send_dtmf("1")
-    kept = app.wait_for("call_step", step="callback:kept", timeout=10)[0]
+    kept = app.wait_for("call_step", step="callback:requested", timeout=10)[0]
     assert citizen.wait(15) == 0 and citizen.received("BYE"), citizen.describe()
     assert premium.wait(15) == 0, premium.describe()
     assert premium.audio_received > heard, "the refusal prompt was heard"

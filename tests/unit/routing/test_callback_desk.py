@@ -4,6 +4,7 @@ ticket (routing/callback.py, on fakeredis with the real Lua scripts and a record
 from __future__ import annotations
 
 import asyncio
+import time
 from zoneinfo import ZoneInfo
 
 from callcontrol.ari.models import ChannelDestroyed, PlaybackFinished, StasisStart
@@ -12,7 +13,7 @@ from callcontrol.calls.legs import PublicIdentity
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
 from callcontrol.routing.callback import CALLBACK_KIND, CallbackDesk
-from callcontrol.routing.callback_upkeep import CallbackTickets
+from callcontrol.routing.callback_upkeep import CallbackEnds, CallbackUpkeep
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.hotlines import CallbackSettings, HotlineRouting
 from callcontrol.state import AgentStatus, Strategy
@@ -39,8 +40,14 @@ class PlayingAri(StubAri):
 
 
 class Tickets:
+    """The follow-up's tickets and its callback journal (state/tickets.py, followup/recorder.py), recorded."""
+
     def __init__(self) -> None:
         self.opened: list[tuple[str, str, str, str | None]] = []
+        self.ended: list[tuple[str, str, int, bool]] = []
+
+    async def callback_ended(self, call_id, hotline, outcome, *, on_time, caller_masked="", attempts=0, **detail):
+        self.ended.append((call_id, outcome, attempts, on_time))
 
     async def open(self, kind, hotline, call_id, caller_masked, *, number=None, recording=None, note=""):
         self.opened.append((kind, hotline, call_id, number))
@@ -62,7 +69,7 @@ def _desk(layer, ari, tickets, released):
 
     return CallbackDesk(
         ari=ari, state=layer, dialer=Dialer(ari, IDENTITY), identity=IDENTITY,  # type: ignore[arg-type]
-        hotlines={HOTLINE: LINE}, release=release, tickets=CallbackTickets(tickets),
+        hotlines={HOTLINE: LINE}, release=release, ends=CallbackEnds(tickets, tickets),
     )  # fmt: skip
 
 
@@ -106,6 +113,7 @@ async def test_given_a_claimed_callback_then_the_agent_is_rung_and_whispered_fir
     await serving
     await session.cleanup()
     assert released == ["1001"] and tickets.opened == []
+    assert tickets.ended == [("cb", "done", 1, True)]  # journaled and counted as done on time
     assert await layer.queues.length(HOTLINE) == 0
 
 
@@ -130,4 +138,25 @@ async def test_given_a_citizen_who_never_answers_then_the_callback_is_retried_th
             ari.calls.clear()
             desk.start(await layer.queues.claim(HOTLINE, Strategy.LONGEST_IDLE, instance=INSTANCE))
     assert tickets.opened == [("callback_failed", HOTLINE, "cb", "+33612345678")]
+    assert tickets.ended == [("cb", "failed", 2, True)]
     assert await layer.callbacks.get("cb") is None and await layer.queues.length(HOTLINE) == 0
+
+
+async def test_given_a_callback_still_waiting_at_its_deadline_then_it_leaves_the_queue_as_a_late_ticket(state):
+    """The upkeep (every instance) turns a waiting callback past its deadline into one `callback_late` ticket."""
+    layer, _ = state
+    tickets, offered = Tickets(), []
+
+    async def offer_now(hotline: str) -> None:
+        offered.append(hotline)
+
+    upkeep = CallbackUpkeep(
+        state=layer, ends=CallbackEnds(tickets, tickets), hotlines=[HOTLINE], offer_now=offer_now
+    )
+    await layer.queues.enqueue("cb", HOTLINE, owner=INSTANCE, caller_masked="+33 6•• •• •• 78")
+    await layer.callbacks.keep("cb", "+33612345678", deadline=time.time() - 1, retries=1, retry_delay=0)
+    await upkeep.sweep()
+    await upkeep.sweep()
+    assert tickets.opened == [("callback_late", HOTLINE, "cb", "+33612345678")]
+    assert tickets.ended == [("cb", "late", 0, False)]
+    assert await layer.queues.length(HOTLINE) == 0 and await layer.callbacks.get("cb") is None
