@@ -26,6 +26,7 @@ from callcontrol.flows.runner import FlowRunner
 from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
 from callcontrol.routing.callback import CALLBACK_KIND, CallbackDesk
 from callcontrol.routing.callback_offer import CallbackOffers
+from callcontrol.routing.callback_slots import Appointments
 from callcontrol.routing.callback_upkeep import CallbackEnds, CallbackUpkeep
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
@@ -166,6 +167,10 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             unserved=unserved_handler(),
         )
         hours = ScheduleHours(config.flows.schedules, closures, clock.now)
+        appointments = Appointments(state=state, clock=clock, days=hours)  # rendez-vous téléphonique
+        callback_offers = CallbackOffers(
+            state=state, policy=dial_out_policy(config), clock=clock, day_end=hours, appointments=appointments
+        )
         dialer = Dialer(ari, identity)
         router = HotlineRouter(
             ari=ari,
@@ -179,7 +184,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             health=health,
             degraded_context=settings.degraded.context,
             reach=AriReachability(ari),
-            callbacks=CallbackOffers(state=state, policy=dial_out_policy(config), clock=clock, day_end=hours),
+            callbacks=callback_offers,
         )
         # Kept callbacks (routing/callback.py): claimed by any instance, the agent first, then the citizen.
         # state/tickets.py and followup/recorder.py (issue 11's follow-up) once merged: tickets, and recorder=FollowUp

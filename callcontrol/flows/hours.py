@@ -62,6 +62,20 @@ class ScheduleHours:
         midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=schedule.zone)
         return (midnight + dt.timedelta(minutes=max(ends))).timestamp()
 
+    def open_ranges(self, hotline: HotlineRouting, day: dt.date) -> list[tuple[float, float]]:
+        """The hotline's opening hours on `day` as epoch ranges (rendez-vous slots, routing/callback_slots.py): its
+        weekly hours, none on a public holiday or a local closure that day. Empty without a schedule."""
+        if hotline.schedule is None:
+            return []
+        schedule = self._schedules[hotline.schedule]
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=schedule.zone)
+        ranges = []
+        for start, end in schedule.hours.get(day.weekday(), ()):
+            begins = midnight + dt.timedelta(minutes=start)
+            if evaluate(schedule, begins).is_open:
+                ranges.append((begins.timestamp(), (midnight + dt.timedelta(minutes=end)).timestamp()))
+        return ranges
+
     async def _manual(self, schedule: WeeklySchedule, hotline_id: str) -> ManualClosure | None:
         try:
             for scope in dict.fromkeys((schedule.manual_scope or schedule.name, hotline_id)):

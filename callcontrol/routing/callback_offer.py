@@ -19,6 +19,7 @@ from callcontrol import numbers
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
+from callcontrol.routing.callback_slots import Appointments
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.hotlines import CallbackSettings, HotlineRouting
 from callcontrol.state.errors import StateError
@@ -32,6 +33,7 @@ PROMPT_CONFIRM = "callcontrol/callback-confirm"  # "Pour confirmer, tapez 1. Pou
 PROMPT_ENTER = "callcontrol/callback-enter-number"  # "Tapez le numéro ... suivi de la touche dièse."
 PROMPT_REFUSED = "callcontrol/callback-number-refused"  # "Ce numéro ne peut pas être rappelé."
 PROMPT_KEPT = "callcontrol/callback-kept"  # "Votre place est gardée, ... vous pouvez raccrocher."
+PROMPT_SLOT_KEPT = "callcontrol/callback-slot-kept"  # "C'est noté: nous vous rappellerons au créneau choisi."
 PROMPT_TOO_LATE = "callcontrol/callback-too-late"  # "Le rappel n'est plus possible aujourd'hui."
 
 OFFER_KEY_SECONDS = 4.0  # after the offer prompt, how long a 1 is waited for
@@ -47,11 +49,20 @@ class DayEnd(Protocol):
 
 
 class CallbackOffers:
-    def __init__(self, *, state: StateLayer, policy: DialOutPolicy, clock: Clock, day_end: DayEnd | None = None):
+    def __init__(
+        self,
+        *,
+        state: StateLayer,
+        policy: DialOutPolicy,
+        clock: Clock,
+        day_end: DayEnd | None = None,
+        appointments: Appointments | None = None,
+    ):
         self._state = state
         self._policy = policy
         self._clock = clock
         self._day_end = day_end
+        self._appointments = appointments
 
     def national(self, dialled: str) -> tuple[str | None, str]:
         """The E.164 number to call back, or None and why it is refused (the dial-out allow-list, national only)."""
@@ -107,22 +118,24 @@ class CallbackOffers:
         settings = hotline.callback
         if settings is None:
             return False
-        deadline = self.deadline(hotline, settings)
+        slot = await self._appointments.choose(call, hotline) if self._appointments is not None else None
+        deadline = slot.end if slot is not None else self.deadline(hotline, settings)
         if deadline <= self._clock.time() + 1:
             await call.play([PROMPT_TOO_LATE])
             return False
         try:
             position = await self._state.callbacks.keep(
-                call.call_id, number, deadline=deadline, retries=settings.retries, retry_delay=settings.retry_delay
-            )
+                call.call_id, number, deadline=deadline, retries=settings.retries, retry_delay=settings.retry_delay,
+                due=slot.start if slot is not None else None,
+            )  # fmt: skip
         except StateError as exc:
             log.warning("callback_keep_failed", error=str(exc))
             return False
         call.facts.queue_result = "callback"
         call.note("callback:requested", hotline=hotline.id, number=numbers.mask(number), position=position,
-                  deadline=round(deadline))
+                  deadline=round(deadline), slot=slot.name if slot is not None else None)
         with contextlib.suppress(CallEnded):  # kept either way: they may hang up during the prompt
-            await call.play([PROMPT_KEPT])
+            await call.play([PROMPT_SLOT_KEPT if slot is not None else PROMPT_KEPT])
         return True
 
     def arrival(self, call: RoutedCall) -> float:

@@ -29,6 +29,7 @@ class CallbackSettings(BaseModel):
     retries: int = Field(default=3, ge=0, le=10)  # attempts after the first one when the citizen does not answer
     retry_delay: float = Field(default=120.0, ge=0)  # seconds between two attempts
     ring_timeout: float = Field(default=30.0, gt=0, le=120)  # seconds the citizen's phone rings
+    appointments: int = Field(default=0, ge=0)  # rendez-vous per half-day slot tomorrow (0: not offered)
 
     @field_validator("deadline")
     @classmethod

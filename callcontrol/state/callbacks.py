@@ -54,14 +54,22 @@ class Callbacks:
         self._keys = store.keys
 
     async def keep(
-        self, call_id: str, number: str, *, deadline: float, retries: int, retry_delay: float, now: float | None = None
+        self, call_id: str, number: str, *, deadline: float, retries: int, retry_delay: float,
+        due: float | None = None, now: float | None = None,
     ) -> int:
-        """The waiting call becomes a callback at its place; returns its position. CallNotFound / CallNotWaiting."""
+        """The waiting call becomes a callback at its place; returns its position (0 for a rendez-vous: `due`, the
+        slot's start, takes it out of the queue until then). CallNotFound / CallNotWaiting."""
         check_id("call", call_id)
         reply = await self._store.run(
-            "callback", "keep", call_id, number, deadline, retries, retry_delay, self._store.now(now)
+            "callback", "keep", call_id, number, deadline, retries, retry_delay, self._store.now(now), due or 0
         )
         return int(reply["position"])
+
+    async def take_slot(self, hotline: str, slot: str, capacity: int, *, expire_at: float) -> bool:
+        """One more rendez-vous in `slot` (e.g. "2026-12-03:am") of the hotline; False when it is full."""
+        key = self._keys.callback_slot(check_id("hotline", hotline), slot)
+        reply = await self._store.run("callback", "slot", key, capacity, expire_at)
+        return bool(reply.get("taken"))
 
     async def get(self, call_id: str) -> CallbackRecord | None:
         raw = await self._store.redis.hgetall(self._keys.callback(call_id))

@@ -90,6 +90,10 @@ class Keys:
         """Kept callbacks by deadline (zset)."""
         return f"{self.prefix}callbacks"
 
+    def callback_slot(self, hotline: str, slot: str) -> str:
+        """Rendez-vous taken in a half-day slot (a counter that expires after the slot)."""
+        return f"{self.prefix}callbacks:slot:{hotline}:{slot}"
+
     @property
     def callback_retries(self) -> str:
         """Callbacks between two attempts, by the time of the next one (zset)."""

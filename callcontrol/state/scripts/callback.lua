@@ -2,6 +2,8 @@
 --   keep    (call, number, deadline, retries, retry_delay, now): the waiting (or offered) call becomes a callback:
 --           same entry, same score (its place), owner = CALLBACK_OWNER (any live instance may claim it), agents
 --           ringing for it freed; the number and the attempts are kept in cc:callback:{call}. -> {position}
+--           With `due` later than now (a rendez-vous téléphonique), it leaves the queue until then (like a retry).
+--   slot    (key, capacity, expire_at): a place in a rendez-vous slot, refused when it is full.
 --   failed  (call, now): an attempt did not reach the citizen. Out of the queue; then either a retry at
 --           now + retry_delay (cc:callbacks:retry), or, after the last attempt or past the deadline, the callback
 --           is over: -> {result = retry | failed | late, record}. The record is deleted when over.
@@ -28,6 +30,7 @@ end
 
 if op == 'keep' then
   local c, number, deadline, retries, delay, now = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+  local due = tonumber(ARGV[9] or '') or 0
   local call = hgetall(K.call(c))
   if blank(call.status) then return fail('CALL_NOT_FOUND', {call = c}) end
   if call.status ~= 'waiting' and call.status ~= 'offered' then
@@ -42,8 +45,24 @@ if op == 'keep' then
     'retries', retries, 'retry_delay', delay, 'attempts', 0, 'requested_at', now,
     'caller_masked', call.caller_masked or '')
   redis.call('ZADD', K.callbacks(), deadline, c)
+  if due > tonumber(now) then  -- a rendez-vous: out of the queue until its slot, then back at its place
+    redis.call('ZREM', K.waiting(call.hotline), c)
+    redis.call('HSET', K.call(c), 'status', 'retry')
+    redis.call('HSET', K.callback(c), 'slot_at', due)
+    redis.call('ZADD', K.callback_retries(), due, c)
+    publish_call(c, 'left', call.hotline, nil, now, {callback = 'appointment'})
+    return reply({position = 0})
+  end
   publish_call(c, 'queued', call.hotline, nil, now, {callback = true})
   return reply({position = redis.call('ZRANK', K.waiting(call.hotline), c) + 1})
+elseif op == 'slot' then
+  -- slot(key, capacity, expire_at): one more rendez-vous in a half-day slot unless it is full -> {taken, count}
+  local key, capacity, expire_at = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= capacity then return reply({taken = false, count = count}) end
+  count = redis.call('INCR', key)
+  redis.call('EXPIREAT', key, math.floor(tonumber(expire_at)))
+  return reply({taken = true, count = count})
 elseif op == 'failed' then
   local c, now = ARGV[3], tonumber(ARGV[4])
   if redis.call('EXISTS', K.callback(c)) == 0 then return fail('CALL_NOT_FOUND', {call = c}) end
