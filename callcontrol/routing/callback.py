@@ -32,7 +32,7 @@ from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.callbacks import CallbackRecord
 from callcontrol.state.errors import StateError
 from callcontrol.state.layer import StateLayer
-from callcontrol.state.models import Claim, Device
+from callcontrol.state.models import CallStatus, Claim, Device
 
 log = structlog.get_logger("callcontrol.routing")
 
@@ -42,7 +42,7 @@ PROMPT_NOT_REACHED = "callcontrol/callback-not-reached"  # to the agent: "L'usag
 POLL_SECONDS = 0.25  # how often a ringing agent channel is looked at (its events reach no call task yet)
 WHISPER_MAX_SECONDS = 30.0
 
-Release = Callable[[str, HotlineRouting, float], Awaitable[None]]
+Release = Callable[[str, HotlineRouting, float], Awaitable[None]]  # routing/conversation.py Conversations.release
 
 
 @dataclass
@@ -114,6 +114,12 @@ class CallbackDesk:
             await quietly(self._ari.hangup(leg_id))
             missed = await self._state.queues.release_no_answer(entry, agent_id, max_misses=hotline.max_misses)
             log.info("callback_agent_no_answer", call_id=entry, agent=agent_id, requeued=missed.requeued)
+        except asyncio.CancelledError:  # callcontrol stopping: the agent's phone stops, the callback waits again
+            with contextlib.suppress(Exception):
+                if leg_id:
+                    await quietly(self._ari.hangup(leg_id))
+                await self._state.queues.release(agent_id)
+            raise
         except Exception as exc:
             log.warning("callback_ring_failed", call_id=entry, agent=agent_id, error=str(exc) or type(exc).__name__)
             with contextlib.suppress(Exception):
@@ -132,12 +138,11 @@ class CallbackDesk:
                     await pending.answered.wait()
             if pending.answered.is_set():
                 return True
-            try:
-                await self._ari.channel(leg_id)
-            except ResourceGone:
-                return pending.answered.is_set()
-            except AriError:
-                pass
+            with contextlib.suppress(AriError):  # Asterisk slow to answer: look again at the next poll
+                try:
+                    await self._ari.channel(leg_id)
+                except ResourceGone:
+                    return pending.answered.is_set()
         return pending.answered.is_set()
 
     # ------------------------------------------------------------------------------------------ the call
@@ -159,8 +164,7 @@ class CallbackDesk:
         connected_at = self._state.store.now()
 
         async def finish() -> None:
-            """Whatever ends the agent's call (she hangs up, the citizen does not answer): the agent freed, and
-            an attempt that did not settle the callback counted as not reached."""
+            """However the agent's call ends: she is freed; an attempt left unsettled counts as not reached."""
             if not progress["connected"]:
                 await self._state.queues.release_no_answer(entry, agent_id, max_misses=hotline.max_misses)
                 return
@@ -218,8 +222,7 @@ class CallbackDesk:
         return isinstance(event, ChannelDtmfReceived)
 
     async def _call_citizen(self, call: RoutedCall, record: CallbackRecord, hotline: HotlineRouting) -> str | None:
-        """The citizen's leg through the carrier, shown as the town hall's public number; its id once answered
-        and bridged with the agent, None when it was not answered."""
+        """The citizen's leg through the carrier, from the public number: its id once answered and bridged."""
         settings = hotline.callback
         ring_timeout = settings.ring_timeout if settings else 30.0
         leg_id = new_leg_id(call.call_id, TRANSFER_LEG)
@@ -273,6 +276,11 @@ class CallbackDesk:
         except StateError:
             await call.hangup("normal")
             return
+        if queued.status is CallStatus.OFFERED:  # she answered while nobody followed it: it waits again
+            for ringing in queued.agents:
+                await self._state.queues.release(ringing)
+            await call.hangup("normal")
+            return
         agent_id = history.agent if history is not None else None
         hotline = self._hotlines.get(queued.hotline)
         if agent_id and hotline is not None:
@@ -288,5 +296,5 @@ class CallbackDesk:
         await call.hangup("normal")
 
     def shutdown(self) -> None:
-        for task in list(self._tasks):
+        for task in list(self._tasks):  # each frees its ringing agent (the callback waits again at its place)
             task.cancel()
