@@ -26,6 +26,10 @@ from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
 from callcontrol.metrics import Metrics
 from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
+from callcontrol.routing.callback import CALLBACK_KIND, CallbackDesk
+from callcontrol.routing.callback_offer import CallbackOffers
+from callcontrol.routing.callback_slots import Appointments
+from callcontrol.routing.callback_upkeep import CallbackEnds, CallbackUpkeep
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
@@ -110,17 +114,22 @@ def unserved_handler(sound: str = "callcontrol/service-unavailable") -> CallHand
     return handle
 
 
-def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: PublicIdentity) -> AgentCalls:
-    """The agents' own calls from their softphones: colleagues, and citizens within the dial-out allow-list."""
+def dial_out_policy(config: ConfigSet) -> DialOutPolicy:
+    """The one allow-list of outside numbers: the agents' own calls and the citizens' callback numbers."""
     settings = config.settings
-    policy = DialOutPolicy.build(
+    return DialOutPolicy.build(
         settings.city.country,
         settings.dial_out.allow,
         international=settings.dial_out.international,
         numbers=(*settings.dial_out.numbers, *settings.city.transfer_allow),
         short_numbers=settings.dial_out.short_numbers,
     )
-    ring_timeout = settings.dial_out.ring_timeout
+
+
+def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: PublicIdentity) -> AgentCalls:
+    """The agents' own calls from their softphones: colleagues, and citizens within the dial-out allow-list."""
+    ring_timeout = config.settings.dial_out.ring_timeout
+    policy = dial_out_policy(config)
     return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
 
 
@@ -199,18 +208,37 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country, clock, metrics),
             unserved=unserved_handler(),
         )
+        hours = ScheduleHours(config.flows.schedules, closures, clock.now)
+        appointments = Appointments(state=state, clock=clock, days=hours)  # rendez-vous téléphonique
+        callback_offers = CallbackOffers(
+            state=state, policy=dial_out_policy(config), clock=clock, day_end=hours, appointments=appointments
+        )
+        dialer = Dialer(ari, identity)
         router = HotlineRouter(
             ari=ari,
             state=state,
             distributor=distributor,
-            dialer=Dialer(ari, identity),
+            dialer=dialer,
             hotlines=config.hotlines,
             instance_id=instance_id,
             clock=clock,
-            hours=ScheduleHours(config.flows.schedules, closures, clock.now),
+            hours=hours,
             health=health,
             degraded_context=settings.degraded.context,
             reach=AriReachability(ari),
+            callbacks=callback_offers,
+        )
+        # Kept callbacks (routing/callback.py): claimed by any instance, the agent first, then the citizen.
+        # state/tickets.py and followup/recorder.py (issue 11's follow-up) once merged: tickets, and recorder=FollowUp
+        ends = CallbackEnds(getattr(state, "tickets", None), clock=clock.time)
+        callback_hotlines = [h for h, routing in config.hotlines.items() if routing.callback is not None]
+        callbacks = CallbackDesk(
+            ari=ari, state=state, dialer=dialer, identity=identity, hotlines=config.hotlines,
+            release=router.conversations.release, ends=ends,
+        )  # fmt: skip
+        distributor.serve_callbacks(callbacks.start, callback_hotlines)
+        callback_upkeep = CallbackUpkeep(
+            state=state, ends=ends, hotlines=callback_hotlines, offer_now=distributor.offer_now
         )
         # The softphones' registrations are followed on an application of their own: subscribed to the PJSIP
         # endpoints, an application also gets every event of their channels, which would reach each call twice.
@@ -238,6 +266,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                       ari_connections=lambda: events.connections)
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
+        dispatcher.set_handler(CALLBACK_KIND, callbacks.serve)
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
         log.info(
@@ -260,6 +289,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(follow_master(redis)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
+                    tg.create_task(callback_upkeep.run()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
                     tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                     tg.create_task(serve(web_app, settings.http.bind, settings.http.port)),
@@ -271,6 +301,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     task.cancel()
                 await dispatcher.shutdown()
                 router.shutdown()
+                callbacks.shutdown()
         finally:
             with contextlib.suppress(Exception):
                 await redis.aclose()

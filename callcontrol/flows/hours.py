@@ -49,6 +49,33 @@ class ScheduleHours:
         to_next_minute = 60.0 - (now.second + now.microsecond / 1e6) + 0.05
         return min(to_next_minute, MANUAL_RECHECK_SECONDS)
 
+    def day_ends_at(self, hotline: HotlineRouting) -> float | None:
+        """Epoch seconds of today's last closing time by the hotline's weekly hours (routing/callback_offer.py's
+        `deadline: end_of_day`); None without a schedule or without hours today."""
+        if hotline.schedule is None:
+            return None
+        schedule = self._schedules[hotline.schedule]
+        local = self._now().astimezone(schedule.zone)
+        ends = [end for _start, end in schedule.hours.get(local.weekday(), ())]
+        if not ends:
+            return None
+        midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=schedule.zone)
+        return (midnight + dt.timedelta(minutes=max(ends))).timestamp()
+
+    def open_ranges(self, hotline: HotlineRouting, day: dt.date) -> list[tuple[float, float]]:
+        """The hotline's opening hours on `day` as epoch ranges (rendez-vous slots, routing/callback_slots.py): its
+        weekly hours, none on a public holiday or a local closure that day. Empty without a schedule."""
+        if hotline.schedule is None:
+            return []
+        schedule = self._schedules[hotline.schedule]
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=schedule.zone)
+        ranges = []
+        for start, end in schedule.hours.get(day.weekday(), ()):
+            begins = midnight + dt.timedelta(minutes=start)
+            if evaluate(schedule, begins).is_open:
+                ranges.append((begins.timestamp(), (midnight + dt.timedelta(minutes=end)).timestamp()))
+        return ranges
+
     async def _manual(self, schedule: WeeklySchedule, hotline_id: str) -> ManualClosure | None:
         try:
             for scope in dict.fromkeys((schedule.manual_scope or schedule.name, hotline_id)):

@@ -20,6 +20,11 @@ class Enqueuer(Protocol):
 
     async def enqueue(self, call: CallPort, hotline_id: str) -> str: ...
 
+    async def callback(self, call: CallPort, hotline_id: str) -> str:
+        """The `callback` verb: ask the number to call back and keep a callback for the hotline (its place as of
+        the call's start). "kept" or "declined" (no allowed number given, or routing away)."""
+        ...
+
 
 class ManualClosure(Protocol):
     """A "closed now" switch that staff turned on (state/closures.py's Closure has this shape)."""

@@ -12,12 +12,13 @@ task asks for offers as it starts waiting. Only a call nobody follows for a few 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
 
 from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.state.callbacks import CALLBACK_OWNER
 from callcontrol.state.errors import StateError
 from callcontrol.state.events import AgentAvailable, Resubscribed, SwitchboardAsked
 from callcontrol.state.layer import StateLayer
@@ -60,6 +61,14 @@ class Distributor:
         self._waiting_hotlines: dict[str, str] = {}  # local call id -> hotline
         self._locks: dict[str, asyncio.Lock] = {}
         self._not_yet: dict[str, tuple[str, float]] = {}  # call id -> (hotline, loop time first claimed unfollowed)
+        self._callbacks: Callable[[Claim], None] | None = None
+        self._callback_hotlines: frozenset[str] = frozenset()
+
+    def serve_callbacks(self, start: Callable[[Claim], None], hotlines: Iterable[str]) -> None:
+        """Kept callbacks (no channel, owned by every instance: state/callbacks.py) are claimed here like waiting
+        calls and handed to `start` (routing/callback.py); their hotlines are claimed for even with no local call."""
+        self._callbacks = start
+        self._callback_hotlines = frozenset(hotlines)
 
     # ------------------------------------------------------------------------------------------ calls
 
@@ -98,6 +107,10 @@ class Distributor:
                     return
                 if claim is None:
                     return
+                if claim.owner == CALLBACK_OWNER and self._callbacks is not None:
+                    log.info("callback_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
+                    self._callbacks(claim)
+                    continue
                 inbox = self._offers.get(claim.call_id)
                 if inbox is None:
                     if await self._unfollowed(hotline, claim):
@@ -145,7 +158,7 @@ class Distributor:
             elif isinstance(event, AgentAvailable):
                 received_at = asyncio.get_running_loop().time()
                 for hotline in event.hotlines:
-                    if hotline in self._waiting_hotlines.values() and not self._held(hotline):
+                    if self._followed(hotline) and not self._held(hotline):
                         await self.offer_now(hotline, received_at)
 
     async def _steer(self, asked: SwitchboardAsked) -> None:
@@ -185,5 +198,9 @@ class Distributor:
         for call_id, (_hotline, first) in list(self._not_yet.items()):
             if now - first > 20 * NOT_YET_WAITING_SECONDS:  # never claimed again: it left the queue by itself
                 del self._not_yet[call_id]
-        for hotline in set(self._waiting_hotlines.values()):
+        for hotline in set(self._waiting_hotlines.values()) | self._callback_hotlines:
             await self.offer_now(hotline)
+
+    def _followed(self, hotline: str) -> bool:
+        """A call of ours waits there, or callbacks may (anyone's to claim)."""
+        return hotline in self._callback_hotlines or hotline in self._waiting_hotlines.values()

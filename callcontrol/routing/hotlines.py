@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from callcontrol.state.models import Strategy
 from callcontrol.yamlsource import ConfigError, ConfigIssue, load_yaml, pydantic_issues
@@ -15,6 +15,28 @@ HOTLINES_FILE = "hotlines.yaml"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 CallerIdPolicy = Literal["citizen", "hotline"]
+
+
+class CallbackSettings(BaseModel):
+    """`callback:` of a hotline: a waiting citizen may hang up and be called back at their place (docs/flows.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    offer_after: float = Field(default=60.0, ge=0)  # seconds waiting before "tapez 1 pour être rappelé"; 0: never
+    #                                                (only the flows' `callback` verb, e.g. as an overflow target)
+    offer_every: float = Field(default=60.0, ge=0)  # the offer again every N s of waiting (0 = once)
+    deadline: Literal["end_of_day"] | int = "end_of_day"  # the day's closing (its schedule), or N s after the request
+    retries: int = Field(default=3, ge=0, le=10)  # attempts after the first one when the citizen does not answer
+    retry_delay: float = Field(default=120.0, ge=0)  # seconds between two attempts
+    ring_timeout: float = Field(default=30.0, gt=0, le=120)  # seconds the citizen's phone rings
+    appointments: int = Field(default=0, ge=0)  # rendez-vous per half-day slot tomorrow (0: not offered)
+
+    @field_validator("deadline")
+    @classmethod
+    def _positive(cls, value: str | int) -> str | int:
+        if isinstance(value, int) and value <= 0:
+            raise ValueError("a deadline in seconds must be positive (or use end_of_day)")
+        return value
 
 
 class HotlineRouting(BaseModel):
@@ -42,6 +64,7 @@ class HotlineRouting(BaseModel):
     accept_prompt: tuple[str, ...] = ("callcontrol/press-1-to-accept",)  # mobiles only
     caller_id_softphone: CallerIdPolicy = "citizen"  # what a softphone shows: the citizen's number or the hotline
     caller_id_mobile: CallerIdPolicy = "hotline"  # a mobile shows the hotline name + public number by default
+    callback: CallbackSettings | None = None  # offered to waiting citizens when set (routing/callback*.py)
 
     @property
     def display_name(self) -> str:

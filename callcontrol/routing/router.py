@@ -2,7 +2,8 @@
 queue let go of the call. The stages live in their own modules: waiting.py (music, announcements, hours),
 offer.py (ring the claimed agents), conversation.py (bridge, wrap-up), resume.py (adoption after a restart).
 
-Outcomes (the flow's `enqueue.on` table branches on them): answered, closed, timeout, full, unavailable.
+Outcomes (the flow's `enqueue.on` table branches on them): answered, closed, timeout, full, unavailable,
+callback (the citizen will be called back at their place: routing/callback_offer.py).
 
 Redis unreachable (or failed less than a few seconds ago: state/health.py): the **degraded route**. The citizen is
 handed back at once to the dialplan context `degraded.context` (the on-call phone, then voicemail) and the call
@@ -24,6 +25,7 @@ from callcontrol.ari.errors import AriError
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
+from callcontrol.routing.callback_offer import CallbackOffers
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
@@ -57,8 +59,10 @@ class HotlineRouter:
         reach: SoftphoneReach | None = None,
         health: RedisHealth | None = None,
         degraded_context: str = "",
+        callbacks: CallbackOffers | None = None,
     ):
         self._state = state
+        self._callbacks = callbacks
         self._health = health or RedisHealth()
         self._degraded_context = degraded_context
         self._hotlines = hotlines
@@ -73,6 +77,7 @@ class HotlineRouter:
             offers=offers,
             conversations=self.conversations,
             hours=self._hours,
+            callbacks=callbacks,
         )
         self.resumer = Resumer(
             ari=ari,
@@ -96,6 +101,38 @@ class HotlineRouter:
         result = await self._enqueue(call, hotline)
         call.facts.queue_result = result
         return result
+
+    async def callback(self, call: RoutedCall, hotline_id: str) -> str:  # type: ignore[override]
+        """The flow's `callback` verb (an overflow target): the number first, then a callback entry as of the call's
+        start (its place among those who called after it). "kept", or "declined" (no number, Redis away)."""
+        hotline = self._hotlines[hotline_id]
+        call.facts.hotline = hotline_id
+        if self._callbacks is None or hotline.callback is None:
+            return "declined"
+        if call.answered_at is None:
+            await call.answer()
+        call.note("callback:asked", hotline=hotline_id)
+        number = await self._callbacks.number(call, hotline)
+        if number is None:
+            return "declined"
+        try:
+            await self._state.queues.enqueue(
+                call.call_id, hotline.id, priority=hotline.priority, owner=self._instance,
+                caller_masked=numbers.mask(call.caller_raw), now=self._callbacks.arrival(call),
+                started_at=call.started_at, path=[{"at": p.at, "step": p.step, **p.detail} for p in call.path],
+            )  # fmt: skip
+        except (StateError, RedisError) as exc:
+            log.warning("callback_enqueue_failed", hotline=hotline_id, error=str(exc) or type(exc).__name__)
+            return "declined"
+        kept = False
+        try:
+            kept = await self._callbacks.keep(call, hotline, number)
+        finally:
+            if not kept:
+                await self.waiting.leave(call.call_id)
+        if kept:
+            call.facts.queue_result = "callback"
+        return "kept" if kept else "declined"
 
     async def resume(self, call: RoutedCall) -> bool:
         """An adopted call carries on where Redis says it was; False when it was in the IVR (flow runs again)."""

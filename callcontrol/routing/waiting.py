@@ -19,6 +19,7 @@ from callcontrol.ari.errors import AriError, quietly
 from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import PlaybackFinished
 from callcontrol.calls.port import RoutedCall
+from callcontrol.routing.callback_offer import CallbackOffers
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.distributor import Distributor, Inbox, Offer, Steer
 from callcontrol.routing.hotlines import HotlineRouting
@@ -42,6 +43,7 @@ class WaitingRoom:
         offers: OfferDesk,
         conversations: Conversations,
         hours: HotlineHours,
+        callbacks: CallbackOffers | None = None,
     ):
         self._ari = ari
         self._state = state
@@ -49,15 +51,16 @@ class WaitingRoom:
         self._offers = offers
         self._conversations = conversations
         self._hours = hours
+        self._callbacks = callbacks
 
     async def wait(self, call: RoutedCall, hotline: HotlineRouting, enqueued_at: float, queued_at: float) -> str:
         """Until an agent took the call and the conversation is over ("answered"), max_wait ran out ("timeout"),
-        the hotline closed ("closed") or the switchboard sent it to voicemail ("voicemail"). A switchboard move
-        carries on in the other hotline with the same `enqueued_at`. Loop times: `enqueued_at` started max_wait,
-        `queued_at` routing."""
+        the hotline closed ("closed"), the switchboard sent it to voicemail ("voicemail") or the citizen chose to be
+        called back at their place ("callback"). A switchboard move carries on in the other hotline with the same
+        `enqueued_at`. Loop times: `enqueued_at` started max_wait, `queued_at` routing."""
         loop = asyncio.get_running_loop()
         inbox = self._distributor.register(call.call_id, hotline.id)
-        connected = False
+        connected = kept = False
         call.facts.waiting = True
         try:
             await self._moh(call, hotline, on=True)
@@ -66,6 +69,8 @@ class WaitingRoom:
             deadline = enqueued_at + hotline.max_wait
             next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf
             next_hours = loop.time() + self._hours.recheck_in(hotline)
+            offer_after = hotline.callback.offer_after if hotline.callback and self._callbacks else 0
+            next_callback = enqueued_at + offer_after if offer_after else math.inf
             while True:
                 now = loop.time()
                 if now >= deadline:
@@ -77,7 +82,14 @@ class WaitingRoom:
                         call.note("queue:closed", hotline=hotline.id, reason=reason, waited=round(now - enqueued_at))
                         return "closed"
                     next_hours = now + self._hours.recheck_in(hotline)
-                offer = await _next(inbox, min(deadline, next_announce, next_hours) - now)
+                offer = await _next(inbox, min(deadline, next_announce, next_hours, next_callback) - now)
+                if offer is None and loop.time() >= next_callback and inbox.empty():
+                    kept = await self._offer_callback(call, hotline)
+                    if kept:
+                        return "callback"
+                    every = hotline.callback.offer_every if hotline.callback else 0
+                    next_callback = loop.time() + every if every else math.inf
+                    continue
                 if offer is None:
                     if loop.time() >= next_announce:
                         offer = await self._announce(call, hotline, inbox)
@@ -110,12 +122,26 @@ class WaitingRoom:
                     inbox.put_nowait(Offer(claim, retry_at))
         finally:
             self._distributor.unregister(call.call_id)
-            if not connected and (call.hung_up or not _shutting_down()):
+            if not connected and not kept and (call.hung_up or not _shutting_down()):
                 # The citizen left (or the wait ended): out of the queue at once. When callcontrol itself is
                 # stopping, the entry stays: the next instance adopts the call at its place.
                 await self.leave(call.call_id)
             if not call.hung_up:
                 call.facts.waiting = False
+
+    async def _offer_callback(self, call: RoutedCall, hotline: HotlineRouting) -> bool:
+        """"Tapez 1 pour être rappelé", between two stretches of music (routing/callback_offer.py). An offer for
+        this citizen arriving meanwhile waits in the inbox (taken after a refusal, given back if the place is
+        kept)."""
+        assert self._callbacks is not None
+        await self._moh(call, hotline, on=False)
+        kept = False
+        try:
+            kept = await self._callbacks.offer(call, hotline)
+            return kept
+        finally:
+            if not kept and not call.hung_up:
+                await self._moh(call, hotline, on=True)
 
     async def leave(self, call_id: str) -> None:
         """Out of the queue (agents ringing for it freed); never raises."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .callbacks import CALLBACK_OWNER
 from .models import AgentState, CallStatus, QueuedCall, Reservation, StaleEntries, check_id
 from .store import Store, decode_list, decode_map
 
@@ -109,7 +110,7 @@ class Instances:
         calls = []
         for i in range(len(call_ids)):
             h = decode_map(rows[2 * i])
-            if h and h.get("owner") not in alive:
+            if h and h.get("owner") not in alive and h.get("owner") != CALLBACK_OWNER:  # a callback is everyone's
                 calls.append(QueuedCall.from_hash(h, tuple(sorted(decode_list(rows[2 * i + 1])))))
         reservations = []
         for a, raw in zip(agent_ids, rows[2 * len(call_ids):], strict=True):

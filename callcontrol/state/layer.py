@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from .agents import Agents
+from .callbacks import Callbacks
 from .clockshare import ClockShare
 from .closures import Closures
 from .events import EventBus
@@ -28,6 +29,7 @@ class StateLayer:
     closures: Closures
     events: EventBus  # every call and agent change, typed, on one channel
     shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
+    callbacks: Callbacks  # callbacks that keep the citizen's place (queue entries owned by every instance)
 
     @classmethod
     def create(
@@ -48,4 +50,5 @@ class StateLayer:
             closures=Closures(store),
             events=EventBus(store),
             shared_clock=ClockShare(store),
+            callbacks=Callbacks(store),
         )

@@ -43,6 +43,7 @@ class CallStatus(StrEnum):
     WAITING = "waiting"  # in the hotline's waiting zset, no agent reserved
     OFFERED = "offered"  # out of the zset, >= 1 agent ringing for it
     CONNECTED = "connected"  # one agent on call with it
+    RETRY = "retry"  # a kept callback between two attempts (state/callbacks.py): out of the zset until due
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ SCRIPTS = (
     "skip",
     "release_dismissed",
     "take_over",
+    "callback",
 )
 
 
@@ -80,6 +81,24 @@ class Keys:
 
     def instance(self, instance_id: str) -> str:
         return f"{self.prefix}instance:{instance_id}"
+
+    def callback(self, call_id: str) -> str:
+        """A kept callback (number, deadline, attempts): deleted when it is done or becomes a ticket."""
+        return f"{self.prefix}callback:{call_id}"
+
+    @property
+    def callbacks(self) -> str:
+        """Kept callbacks by deadline (zset)."""
+        return f"{self.prefix}callbacks"
+
+    def callback_slot(self, hotline: str, slot: str) -> str:
+        """Rendez-vous taken in a half-day slot (a counter that expires after the slot)."""
+        return f"{self.prefix}callbacks:slot:{hotline}:{slot}"
+
+    @property
+    def callback_retries(self) -> str:
+        """Callbacks between two attempts, by the time of the next one (zset)."""
+        return f"{self.prefix}callbacks:retry"
 
     @property
     def instances(self) -> str:

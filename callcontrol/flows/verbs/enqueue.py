@@ -4,6 +4,8 @@ outcome.
 The Enqueuer (flows/ports.py) answers one of ENQUEUE_OUTCOMES. A flow's `on:` may only list outcomes that can
 reach it for that hotline: `closed` needs the hotline to keep a `schedule:`, `full` needs a `max_length`; an
 `abandoned` call has no caller left to branch. `unavailable` is always possible (no agent, or Redis away).
+`callback` needs the hotline's `callback:`; a callback kept ends the flow like `answered` (the citizen heard they
+may hang up) unless `on:` names a step.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from callcontrol.flows.verbs.base import Name, Path, Problem, Refs, Target, Verb
 
 # What the Enqueuer may answer; `enqueue.on` keys must be among them (a typo would silently never match).
 # "voicemail": the switchboard sent the waiting caller to the mailbox; without that branch, the `timeout` one.
-ENQUEUE_OUTCOMES = ("answered", "closed", "timeout", "full", "unavailable", "abandoned", "voicemail")
+# "callback": the citizen chose to be called back at their place (the flow ends unless listed).
+ENQUEUE_OUTCOMES = ("answered", "closed", "timeout", "full", "unavailable", "abandoned", "voicemail", "callback")
 
 
 class Enqueue(Verb):
@@ -50,6 +53,11 @@ class Enqueue(Verb):
                 f"hotline {self.hotline!r} has no max_length (0: unlimited), so its queue is never full: "
                 "set max_length in config/hotlines.yaml or remove this branch"
             )
+        if hotline and hotline.callback is None:
+            never["callback"] = (
+                f"hotline {self.hotline!r} offers no callback: give it callback: {{offer_after: 60}} in "
+                "config/hotlines.yaml or remove this branch"
+            )
         return out + [(("on", outcome), never[outcome]) for outcome in self.on if outcome in never]
 
 
@@ -69,4 +77,4 @@ async def run(ctx: Context, verb: Enqueue, label: str) -> Outcome:
         return verb.on[outcome]
     if outcome == "voicemail" and "timeout" in verb.on:
         return verb.on["timeout"]
-    return END if outcome == "answered" else None
+    return END if outcome in ("answered", "callback") else None  # callback: told they may hang up

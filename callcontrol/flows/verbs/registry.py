@@ -12,6 +12,7 @@ from typing import Any
 
 from callcontrol.flows.context import Context, Outcome
 from callcontrol.flows.verbs import (
+    callback,
     enqueue,
     gather,
     goto,
@@ -48,6 +49,7 @@ SPECS = (
     VerbSpec("record", record.Record, record.run),
     VerbSpec("transfer", transfer.Transfer, transfer.run),
     VerbSpec("enqueue", enqueue.Enqueue, enqueue.run),
+    VerbSpec("callback", callback.Callback, callback.run),
     VerbSpec("pause", pause.Pause, pause.run),
     VerbSpec("hangup", hangup.Hangup, hangup.run),
 )

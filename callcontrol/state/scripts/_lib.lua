@@ -17,6 +17,10 @@ function K.skip(c) return P .. 'call:' .. c .. ':skip' end
 function K.calls() return P .. 'calls' end
 function K.instance(i) return P .. 'instance:' .. i end
 function K.events() return P .. 'events' end
+function K.callback(c) return P .. 'callback:' .. c end
+function K.callbacks() return P .. 'callbacks' end
+function K.callback_retries() return P .. 'callbacks:retry' end
+local CALLBACK_OWNER = 'callback'  -- the owner of a kept callback's queue entry: every live instance may claim it
 
 local HANDLING_SAMPLES = 50
 

@@ -9,7 +9,9 @@
 -- that same step, so no agent gets two calls and no call gets two claims. ring_all reserves every free member.
 -- head: calls are only claimed by the instance that owns them (its Asterisk holds the citizen); if the head
 -- call belongs to another live instance the claim returns none (that instance claims it: it gets the same
--- event); calls of dead instances (no heartbeat key) are skipped until reconcile adopts or drops them.
+-- event); calls of dead instances (no heartbeat key) are skipped until reconcile adopts or drops them. A kept
+-- callback (owner = CALLBACK_OWNER, state/scripts/callback.lua) has no channel: any live instance claims it, and
+-- its agents are reserved for the claimer (reserved_owner), so a take-over of that instance frees them.
 -- Skips: every mode leaves out the agents in the call's skip set (cc:call:{id}:skip, a voicemail answered for
 -- them, deleted with the call); a head call whose every free member is skipped keeps waiting and the claim looks
 -- at the calls behind it (those agents still serve the other citizens).
@@ -89,11 +91,13 @@ local function without(cands, exclude)
 end
 
 local function offer(c, call, agents, now, instance)
+  local owner = call.owner
+  if owner == CALLBACK_OWNER then call.owner = instance end  -- a callback's agents are the claimer's to ring
   for _, a in ipairs(agents) do reserve(a, c, call, now) end
   redis.call('ZREM', K.waiting(call.hotline), c)
   redis.call('HSET', K.call(c), 'status', 'offered', 'offered_at', now, 'claimed_by', instance)
   publish_call(c, 'offered', call.hotline, #agents == 1 and agents[1] or nil, now, {agents = agents})
-  return reply({call = c, hotline = call.hotline, owner = call.owner, agents = agents})
+  return reply({call = c, hotline = call.hotline, owner = owner, agents = agents})
 end
 
 local function none(reason, extra)
@@ -109,13 +113,15 @@ if mode == 'head' then
     local call = hgetall(K.call(c))
     if blank(call.status) then
       redis.call('ZREM', K.waiting(h), c)  -- dangling entry: heal
-    elseif call.owner == instance or redis.call('EXISTS', K.instance(call.owner)) == 1 then
+    elseif call.owner == instance or call.owner == CALLBACK_OWNER or redis.call('EXISTS', K.instance(call.owner)) == 1 then
       free = free or candidates(h, now, {})
       if #free == 0 then return none('no_agent') end
       -- A call whose every free member is skipped for it keeps waiting; the calls behind it are served.
       local cands = without(free, skipped(c))
       if #cands > 0 then
-        if call.owner ~= instance then return none('not_owner', {call = c, owner = call.owner}) end
+        if call.owner ~= instance and call.owner ~= CALLBACK_OWNER then
+          return none('not_owner', {call = c, owner = call.owner})
+        end
         local agents = choose(h, strategy, cands)
         if agents == nil then return fail('BAD_STRATEGY', {strategy = strategy}) end
         return offer(c, call, agents, now, instance)

@@ -124,7 +124,9 @@ def test_transfer_numbers_must_be_in_the_allow_list(tmp_path):
 
 def test_step_shapes_and_option_values_are_explained(tmp_path):
     """Unknown verbs and options, two verbs in a step, bad values: each located and worded plainly."""
-    verbs = "play, say, gather, goto, schedule, when_caller, language, record, transfer, enqueue, pause, hangup"
+    verbs = (
+        "play, say, gather, goto, schedule, when_caller, language, record, transfer, enqueue, callback, pause, hangup"
+    )
     at = "config/flows/shapes.yaml"
     assert problems(make_config(tmp_path, "shapes.yaml")) == [
         f"{at}:4: flows.main[0].paly: unknown verb 'paly' (did you mean 'play'?); verbs: {verbs}",
@@ -137,7 +139,7 @@ def test_step_shapes_and_option_values_are_explained(tmp_path):
         f"{at}:11: flows.main[6].gather.max_digits: Input should be greater than or equal to 1",
         f"{at}:12: flows.main[7].gather: menu key '1a' must be keypad keys (0-9, * or #)",
         f"{at}:13: flows.main[8].enqueue.on: unknown outcome 'timout'; use one of: answered, closed, timeout, "
-        "full, unavailable, abandoned, voicemail",
+        "full, unavailable, abandoned, voicemail, callback",
         f"{at}:14: flows.main[9].pause.seconds: Input should be a valid number, unable to parse string as a number",
         f"{at}:15: flows.main[10].goto.target: 'two words' is not a valid target: use a step id (e.g. main-menu) "
         "or flow:ID (e.g. flow:closed)",
