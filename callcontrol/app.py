@@ -13,6 +13,7 @@ import aiohttp
 import structlog
 from redis.exceptions import RedisError
 
+from callcontrol.agents.presence import Presence
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
@@ -23,16 +24,21 @@ from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
-from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
+from callcontrol.routing.agent_calls import INTERNAL, AgentCalls, softphone_of
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.routing.takeover import Takeover
+from callcontrol.selfservice.agents_line import AGENTS_LINE, AgentsLine
+from callcontrol.selfservice.directory import AgentDirectory, HotlineCodes
+from callcontrol.selfservice.feature_codes import FEATURE, FeatureCodes
 from callcontrol.state.connect import connect_redis, follow_master
 from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
+from callcontrol.state.membership import Membership
+from callcontrol.state.pin_lock import PinLock
 from callcontrol.upkeep import heartbeat, keep_state
 
 log = structlog.get_logger("callcontrol.app")
@@ -96,6 +102,32 @@ def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: 
     )
     ring_timeout = settings.dial_out.ring_timeout
     return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
+
+
+def self_service(config: ConfigSet, state: StateLayer, presence: Presence) -> tuple[CallHandler, CallHandler]:
+    """The agents' feature codes (kind `feature`) and the agents' line (kind `agents-line`): docs/agents-guide.md."""
+    settings = config.settings
+    own = settings.self_service
+    directory = AgentDirectory(config.agents, settings.city.language)
+    hotlines = config.hotlines.values()
+    on_call = frozenset(h.id for h in hotlines if getattr(h, "on_call", False))  # hotlines.yaml on_call: true
+    codes = HotlineCodes({h.code: h.id for h in hotlines if h.code}, on_call=on_call)
+    membership = Membership(state.store)
+    features = FeatureCodes(presence=presence, membership=membership, directory=directory, codes=codes, settings=own)
+    line = AgentsLine(
+        presence=presence,
+        agents=state.agents,
+        directory=directory,
+        codes=codes,
+        lock=PinLock(state.store, limit=own.pin_tries, seconds=own.lockout_minutes * 60),
+        settings=own,
+        number_salt=settings.logging.number_salt,
+    )
+
+    async def feature(call: CallSession) -> None:  # the agent is the calling softphone (its PJSIP endpoint)
+        await features.handle(call, softphone_of(call.channel.name))
+
+    return feature, line.handle
 
 
 def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> CallEndHook:
@@ -190,6 +222,10 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         )
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
+        presence = Presence(state, clock.time, reachability=AriReachability(ari))
+        features, agents_line = self_service(config, state, presence)
+        dispatcher.set_handler(FEATURE, features)
+        dispatcher.set_handler(AGENTS_LINE, agents_line)
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
         log.info(
