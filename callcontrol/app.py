@@ -112,7 +112,7 @@ def self_service(config: ConfigSet, state: StateLayer, presence: Presence) -> tu
     hotlines = config.hotlines.values()
     on_call = frozenset(h.id for h in hotlines if getattr(h, "on_call", False))  # hotlines.yaml on_call: true
     codes = HotlineCodes({h.code: h.id for h in hotlines if h.code}, on_call=on_call)
-    membership = Membership(state.store)
+    membership = Membership(state.store, on_call)
     features = FeatureCodes(presence=presence, membership=membership, directory=directory, codes=codes, settings=own)
     line = AgentsLine(
         presence=presence,

@@ -2,6 +2,7 @@
 
     *45 / *45<hotline code>   log in to all my hotlines / to that one (logged in already: join it)
     *46 / *46<hotline code>   log out / leave that hotline only (the last one: log out)
+                              (an on-call hotline's members are its duty holders: handover, rota; not these codes)
     *47 / *47<reason code>    pause (reason from self_service.pause_reasons) or, when paused, resume
     *48                       hear my state and the codes of the hotlines I am in
 
@@ -138,7 +139,7 @@ class FeatureCodes:
             return prompts.spoken(prompts.LOGGED_IN_ALL)
         (now,) = await self._presence.status(agent.id)
         if now.status is AgentStatus.LOGGED_OUT:
-            await self._membership.only(agent.id, hotline, guard=False, by=BY)  # she counts nowhere yet
+            await self._membership.only(agent.id, hotline, by=BY)  # logged out: she counts nowhere yet
             try:
                 await self._presence.login(agent.id, "softphone", by=BY)
             except BaseException:
@@ -152,8 +153,8 @@ class FeatureCodes:
         if hotline is not None:
             remaining = set(await self._membership.hotlines_of(agent.id)) - {hotline}
             (now,) = await self._presence.status(agent.id)
-            if remaining and now.status is not AgentStatus.LOGGED_OUT:
-                await self._membership.leave(agent.id, hotline, guard=hotline in self._codes.on_call, by=BY)
+            if hotline in self._codes.on_call or (remaining and now.status is not AgentStatus.LOGGED_OUT):
+                await self._membership.leave(agent.id, hotline, by=BY)  # an on-call one: refused (OnCallDuty)
                 return prompts.spoken(prompts.LEFT, codes=[self._codes.code_of(hotline) or ""])
         await self._presence.logout(agent.id, by=BY)  # the on-call rule (the presence's leave guard) applies
         await self._membership.join_all(agent.id, by=BY)  # the next login is to all her hotlines again

@@ -60,7 +60,7 @@ GOODBYE = "goodbye"
 # this module keeps working while the duty side adds its refusals; the most specific class in the MRO wins.
 REFUSALS = {
     "OnCallUncovered": "agent-on-call-last",
-    "LastOnCall": "agent-on-call-last",
+    "OnCallDuty": "agent-on-call-duty",
     "AgentBusy": "agent-refused-busy",
     "NotLoggedIn": "agent-refused-logged-out",
     "DeviceNotConfigured": "agent-refused-no-device",

@@ -1,31 +1,26 @@
--- membership(op, agent, now, hotline, guard, by): which of her configured hotlines an agent takes calls for.
+-- membership(op, agent, now, hotline, oncall_json, by): which of her configured hotlines an agent takes calls for.
 -- An agent is a member (cc:hotline:{h}:members) of every hotline agents.yaml gives her, except those she left
 -- with *46<code> (kept in cc:agent:{a}:out, which sync_agents.lua honours, so a restart does not put her back).
 -- ops: join(h)  back in one hotline;  leave(h)  out of one hotline;  only(h)  in h alone (out of the others);
 --      all      back in every configured hotline (the out set emptied).
--- guard "1" on leave / only: refused (ON_CALL_UNCOVERED) when she is a reachable member of h (logged in, not
--- paused, on a reachable device) and no other member of h is: an on-call hotline is never left with nobody.
--- Refusals are replies {refused = NOT_MEMBER | ON_CALL_UNCOVERED, hotline} (state/membership.py types them).
+-- On-call hotlines (oncall_json from hotlines.yaml, and the cc:oncall set the duty side keeps) are not hers to
+-- join or leave here: their membership is the duty (handover, rota: duty.lua). `all` and `only` leave them as
+-- they are; join / leave / only of one is refused (ON_CALL_DUTY).
+-- Refusals are replies {refused = NOT_MEMBER | ON_CALL_DUTY, hotline} (state/membership.py types them).
 -- Returns {hotlines = [the hotlines she is in now], changed = bool}; publishes agent_available when she joined
 -- a hotline while free (its waiting citizens may go to her at once), presence_changed (by) on any change.
-local op, a, now, h, guard, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local op, a, now, h, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[7]
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
 local out_key = P .. 'agent:' .. a .. ':out'
 local configured = cjson.decode(redis.call('HGET', K.agent(a), 'hotlines') or '{}')
-if op ~= 'all' and configured[h] == nil then return reply({refused = 'NOT_MEMBER', hotline = h}) end
+local on_call = {}
+for _, id in ipairs(cjson.decode(ARGV[6] or '[]')) do on_call[id] = true end
+for _, id in ipairs(redis.call('SMEMBERS', P .. 'oncall')) do on_call[id] = true end
 
-local function reachable(q)
-  return q and (q.state == 'available' or q.state == 'wrap_up' or q.state == 'ringing' or q.state == 'on_call')
-    and device_reachable(q) and not blank(q.device)
-end
-
-local function uncovered(hotline)
-  if not reachable(p) or redis.call('ZSCORE', K.members(hotline), a) == false then return false end
-  for _, other in ipairs(redis.call('ZRANGE', K.members(hotline), 0, -1)) do
-    if other ~= a and reachable(presence(other)) then return false end
-  end
-  return true
+if op ~= 'all' then
+  if configured[h] == nil then return reply({refused = 'NOT_MEMBER', hotline = h}) end
+  if on_call[h] then return reply({refused = 'ON_CALL_DUTY', hotline = h}) end
 end
 
 local changed, joined = false, false
@@ -42,27 +37,21 @@ end
 if op == 'join' then
   put_in(h)
 elseif op == 'leave' then
-  if guard == '1' and uncovered(h) then return reply({refused = 'ON_CALL_UNCOVERED', hotline = h}) end
   take_out(h)
-elseif op == 'only' then
-  for other, _ in pairs(configured) do
-    if other ~= h and guard == '1' and uncovered(other) then
-      return reply({refused = 'ON_CALL_UNCOVERED', hotline = other})
+elseif op == 'only' or op == 'all' then
+  if op == 'all' then redis.call('DEL', out_key) end
+  for hotline, _ in pairs(configured) do
+    if not on_call[hotline] then
+      if op == 'all' or hotline == h then put_in(hotline) else take_out(hotline) end
     end
   end
-  for other, _ in pairs(configured) do
-    if other == h then put_in(other) else take_out(other) end
-  end
-elseif op == 'all' then
-  redis.call('DEL', out_key)
-  for hotline, _ in pairs(configured) do put_in(hotline) end
 else
   return fail('BAD_OP', {op = op})
 end
 
 local now_in = {}
 for hotline, _ in pairs(configured) do
-  if redis.call('ZSCORE', K.members(hotline), a) ~= false then now_in[#now_in + 1] = hotline end
+  if redis.call('ZSCORE', K.members(hotline), a) then now_in[#now_in + 1] = hotline end
 end
 table.sort(now_in)
 if changed then publish_presence(a, now, by) end

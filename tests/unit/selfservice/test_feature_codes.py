@@ -22,7 +22,7 @@ async def state():
 def codes(state, **kw) -> FeatureCodes:
     return FeatureCodes(
         presence=presence(state, **kw),
-        membership=Membership(state.store),
+        membership=Membership(state.store, CODES.on_call),
         directory=directory(),
         codes=CODES,
         settings=SETTINGS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.state.membership import LastOnCall, Membership, NotAHotlineOf
+from callcontrol.state.membership import Membership, NotAHotlineOf, OnCallDuty
 from callcontrol.state.models import Device
 
 from .kit import AGENTS, T0, make_state
@@ -26,7 +26,7 @@ async def test_an_agent_out_of_one_hotline_is_not_offered_its_calls_and_a_sync_k
     (an instance restarting) does not put her back; join puts her back with her configured penalty."""
     membership = Membership(state.store)
     await state.agents.login("alice", Device.SOFTPHONE, now=T0)
-    change = await membership.leave("alice", "urbanisme", guard=False, by="softphone")
+    change = await membership.leave("alice", "urbanisme", by="softphone")
     assert change.hotlines == ("etat-civil",) and change.changed
     assert await members(state, "urbanisme") == []
     assert "alice" in await members(state, "etat-civil")
@@ -40,7 +40,7 @@ async def test_an_agent_out_of_one_hotline_is_not_offered_its_calls_and_a_sync_k
 async def test_only_and_join_all(state) -> None:
     """only(h): in that hotline alone; join_all: back in every configured hotline."""
     membership = Membership(state.store)
-    assert (await membership.only("alice", "urbanisme", guard=False, by="softphone")).hotlines == ("urbanisme",)
+    assert (await membership.only("alice", "urbanisme", by="softphone")).hotlines == ("urbanisme",)
     assert await members(state, "etat-civil") == ["bob"]
     assert (await membership.join_all("alice", by="softphone")).hotlines == ("etat-civil", "urbanisme")
 
@@ -51,12 +51,14 @@ async def test_a_hotline_that_is_not_hers_is_refused(state) -> None:
         await Membership(state.store).join("bob", "urbanisme", by="softphone")
 
 
-async def test_the_last_reachable_member_cannot_leave_an_on_call_hotline(state) -> None:
-    """damien alone logged in for astreinte: leaving it is refused; once emma is logged in too, he may."""
-    membership = Membership(state.store)
-    await state.agents.login("damien", Device.MOBILE, now=T0)
-    with pytest.raises(LastOnCall):
-        await membership.leave("damien", "astreinte", guard=True, by="softphone")
+async def test_on_call_hotlines_follow_the_duty_not_the_feature_codes(state) -> None:
+    """astreinte is on call: damien can neither leave nor join it by code, and "all" / "only" leave his duty as it
+    is (handover and rota move it)."""
+    membership = Membership(state.store, on_call=["astreinte"])
+    for change in (membership.leave, membership.join, membership.only):
+        with pytest.raises(OnCallDuty):
+            await change("damien", "astreinte", by="softphone")
     assert "damien" in await members(state, "astreinte")
-    await state.agents.login("emma", Device.MOBILE, now=T0)
-    assert (await membership.leave("damien", "astreinte", guard=True, by="softphone")).hotlines == ()
+    await state.store.redis.zrem(state.store.keys.members("astreinte"), "emma")  # emma handed hers over
+    assert (await membership.join_all("emma", by="softphone")).hotlines == ()
+    assert await members(state, "astreinte") == ["damien"]
