@@ -61,7 +61,7 @@ def test_given_registered_softphone_when_star45_then_hotline_calls_reach_it_and_
     dial(people, "1001", "*45")
     assert presence(redis_url, "alice")["state"] == "available"
     assert app.events("call_step", step="feature", code="*45", agent="alice")
-    citizen = people.citizen("0612345678", hangup_after=2)
+    citizen = people.citizen("0612345678", hangup_after=5)  # the whisper first (~2 s), then the conversation
     app.wait_for("call_step", step="connected", agent="alice", timeout=10)
     assert citizen.wait(15) == 0, citizen.describe()
     invites = len(alice.received("INVITE"))
@@ -89,7 +89,7 @@ def test_given_mobile_with_right_pin_when_menu_1_then_called_as_the_town_hall_an
     assert presence(redis_url, "damien")["state"] == "available"
 
     carrier = people.carrier(answer_after=0.3, dtmf_after_answer=[(0.5, "1")])
-    citizen = people.citizen("0612345678", hangup_after=4)
+    citizen = people.citizen("0612345678", hangup_after=6)  # whisper and "tapez 1" first
     connected = app.wait_for("call_step", step="connected", timeout=10)[0]
     assert (connected["agent"], connected["device"]) == ("damien", "mobile"), connected
     invite = carrier.received("INVITE")[0]

@@ -157,4 +157,11 @@ async def test_menu_4_says_who_is_on_duty_since_when(state) -> None:
 
 async def test_without_the_duty_side_menu_3_and_4_say_not_available(state) -> None:
     """A presence with no handover / on_duty (before the duty side is installed): a prompt, no crash."""
-    assert (await call_line(state, DAMIEN, "4826#4")).prompts()[-2] == "agent-not-available"
+
+    class Bare:  # the presence use cases of before the duty side
+        def __init__(self, inner: Any) -> None:
+            self.status, self.login, self.logout = inner.status, inner.login, inner.logout
+
+    for choice in ("3", "4"):
+        heard = (await call_line(state, DAMIEN, f"4826#{choice}", Bare(presence(state)))).prompts()
+        assert heard[-2] == "agent-not-available"
