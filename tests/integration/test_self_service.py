@@ -84,23 +84,23 @@ def test_given_mobile_with_right_pin_when_menu_1_then_called_as_the_town_hall_an
     app = apps.start(config_dir=config)
 
     line = people.citizen("0612000001", "0556000099", dtmf=dtmf_plan(PINS["damien"] + "#1"), hangup_after=30)
+    wrong = people.citizen("0612000002", "0556000099", dtmf=dtmf_plan("0000#1111#12#"), hangup_after=40)
     assert line.wait(25) == 0 and line.received("BYE"), line.describe()
     wait_until(lambda: presence(redis_url, "damien").get("device") == "mobile", 3, "damien on his mobile")
     assert presence(redis_url, "damien")["state"] == "available"
 
     carrier = people.carrier(answer_after=0.3, dtmf_after_answer=[(0.5, "1")])
     citizen = people.citizen("0612345678", hangup_after=6)  # whisper and "tapez 1" first
+    assert wrong.wait(35) == 0 and wrong.received("BYE"), wrong.describe()
+    (locked,) = app.wait_for("security", what="agents_line_locked_out", timeout=5)
+    assert (locked["agent"], locked["tries"]) == ("emma", 3) and "612000002" not in json.dumps(locked), locked
+    right = people.citizen("0612000002", "0556000099", dtmf=dtmf_plan(PINS["emma"] + "#1"), hangup_after=30)
+
     connected = app.wait_for("call_step", step="connected", timeout=10)[0]
     assert (connected["agent"], connected["device"]) == ("damien", "mobile"), connected
     invite = carrier.received("INVITE")[0]
     assert invite.request_uri.startswith("sip:+33612000001@") and PUBLIC_NUMBER in invite.from_, invite.text
     assert citizen.wait(15) == 0, citizen.describe()
-
-    wrong = people.citizen("0612000002", "0556000099", dtmf=dtmf_plan("0000#1111#12#"), hangup_after=40)
-    assert wrong.wait(35) == 0 and wrong.received("BYE"), wrong.describe()
-    (locked,) = app.wait_for("security", what="agents_line_locked_out", timeout=5)
-    assert (locked["agent"], locked["tries"]) == ("emma", 3) and "612000002" not in json.dumps(locked), locked
-    right = people.citizen("0612000002", "0556000099", dtmf=dtmf_plan(PINS["emma"] + "#1"), hangup_after=30)
     assert right.wait(25) == 0 and right.received("BYE"), right.describe()
     app.wait_for("security", what="agents_line_refused_locked", timeout=5)
     assert presence(redis_url, "emma")["state"] == "logged_out"
