@@ -95,6 +95,7 @@ class FeatureCodes:
         request = parse(call.dialled)
         call.note("feature", code=call.dialled, agent=agent.id)
         if request is None:
+            call.note("feature:unknown", code=call.dialled, agent=agent.id)
             await self._finish(call, prompts.spoken(prompts.UNKNOWN_CODE))
             return
         try:
