@@ -8,7 +8,8 @@
 -- they are; join / leave / only of one is refused (ON_CALL_DUTY).
 -- Refusals are replies {refused = NOT_MEMBER | ON_CALL_DUTY, hotline} (state/membership.py types them).
 -- Returns {hotlines = [the hotlines she is in now], changed = bool}; publishes agent_available when she joined
--- a hotline while free (its waiting citizens may go to her at once), presence_changed (by) on any change.
+-- a hotline while free (its waiting citizens may go to her at once), presence_changed (by) and an audit entry
+-- (cc:audit) on any change.
 local op, a, now, h, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[7]
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
@@ -54,6 +55,13 @@ for hotline, _ in pairs(configured) do
   if redis.call('ZSCORE', K.members(hotline), a) then now_in[#now_in + 1] = hotline end
 end
 table.sort(now_in)
-if changed then publish_presence(a, now, by) end
+if changed then
+  publish_presence(a, now, by)
+  -- the presence audit (cc:audit, capped; the duty side's format): who, what, by which route, when
+  local what = (op == 'join' and 'joined ' .. h) or (op == 'leave' and 'left ' .. h)
+    or (op == 'only' and 'only in ' .. h) or 'in all her hotlines'
+  redis.call('XADD', P .. 'audit', 'MAXLEN', '~', 10000, '*', 'agent', a, 'what', what, 'at', now,
+    'by', blank(by) and 'system' or by, 'forced', '0', 'actor', '', 'detail', table.concat(now_in, ','))
+end
 if joined and is_free(p, now) then publish_available(a, now) end
 return reply({hotlines = now_in, changed = changed})
