@@ -89,7 +89,7 @@ async def set_pin_command(
         print(f"callcontrol: {exc}; add this line to the agent yourself:\n    {line}", file=sys.stderr)
         return EXIT_REFUSED
     if state is None:
-        print(f"{agent_id}: PIN set in agents.yaml (Redis not updated: the instances take it at their next sync)")
+        print(f"{agent_id}: PIN set in agents.yaml (Redis not updated: the instances read it when they next start)")
         return 0
     key = state.store.keys.agent(agent_id)
     if await state.store.redis.exists(key):  # never create a half directory entry before the first sync
