@@ -46,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--clock", help="start the city clock at this ISO time (tests and demos only)")
     check = sub.add_parser("check-config", help="validate the configuration and exit (0 valid, 2 invalid)")
     check.add_argument("--no-ari", action="store_true", help="do not ask Asterisk which sounds exist (offline check)")
-    agent = sub.add_parser("agent", help="an agent's presence: login, logout, pause, unpause, status")
-    agent.add_argument("action", choices=["login", "logout", "pause", "unpause", "status"])
+    agent = sub.add_parser("agent", help="an agent's presence: login, logout, pause, unpause, status; set-pin")
+    agent.add_argument("action", choices=["login", "logout", "pause", "unpause", "status", "set-pin"])
     agent.add_argument("agent_id", nargs="?", help="agent id from agents.yaml (status: all agents when omitted)")
     agent.add_argument("--device", choices=["softphone", "mobile"], default="softphone", help="login: where to ring")
     agent.add_argument("--reason", default="break", help="pause: the reason shown to the switchboard")
@@ -186,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config_set(args.config, env, check_softphones=not ask_asterisk_first)
     except ConfigError as exc:
         return _report(args.config, exc)
+    if args.command == "agent" and args.action == "set-pin":
+        from callcontrol.cli.pin import set_pin_main
+
+        return set_pin_main(config, args.agent_id)
     if args.command == "agent":
         return _with_redis(config, lambda: agent_command(config, args))
     if args.command == "closed":

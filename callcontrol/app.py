@@ -14,6 +14,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
+from callcontrol.agents.presence import Presence
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
@@ -25,7 +26,7 @@ from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
 from callcontrol.metrics import Metrics
-from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
+from callcontrol.routing.agent_calls import INTERNAL, AgentCalls, softphone_of
 from callcontrol.routing.callback import CALLBACK_KIND, CallbackDesk
 from callcontrol.routing.callback_offer import CallbackOffers
 from callcontrol.routing.callback_slots import Appointments
@@ -37,9 +38,14 @@ from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability,
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.routing.switchboard import Switchboard
 from callcontrol.routing.takeover import Takeover
+from callcontrol.selfservice.agents_line import AGENTS_LINE, AgentsLine
+from callcontrol.selfservice.directory import AgentDirectory, HotlineCodes
+from callcontrol.selfservice.feature_codes import FEATURE, FeatureCodes
 from callcontrol.state.connect import connect_redis, follow_master
 from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
+from callcontrol.state.membership import Membership
+from callcontrol.state.pin_lock import PinLock
 from callcontrol.supervision.auth import FailureLimiter, Tokens
 from callcontrol.supervision.board import AgentInfo, BoardReader, HotlineInfo
 from callcontrol.supervision.deps import SupervisionDeps
@@ -50,16 +56,14 @@ from callcontrol.upkeep import heartbeat, keep_state
 
 log = structlog.get_logger("callcontrol.app")
 
-def supervision(config: ConfigSet, state: StateLayer, clock: Clock, reachability: Any) -> SupervisionDeps:
+def supervision(config: ConfigSet, state: StateLayer, clock: Clock, presence: Presence) -> SupervisionDeps:
     """The HTTP side's dependencies: the switchboard use cases (shared with the CLI), presence, auth."""
-    from callcontrol.agents.presence import Presence
-
     http = config.settings.http
     switchboard = Switchboard(state, config.hotlines, clock, names={a.id: a.name for a in config.agents},
                               switchboard_phone=http.switchboard_phone)
     return SupervisionDeps(
         switchboard=switchboard,
-        presence=Presence(state, clock.time, reachability=reachability),
+        presence=presence,
         state=state,
         clock=clock,
         tokens=Tokens.parse(http.tokens),
@@ -131,6 +135,32 @@ def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: 
     ring_timeout = config.settings.dial_out.ring_timeout
     policy = dial_out_policy(config)
     return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
+
+
+def self_service(config: ConfigSet, state: StateLayer, presence: Presence) -> tuple[CallHandler, CallHandler]:
+    """The agents' feature codes (kind `feature`) and the agents' line (kind `agents-line`): docs/agents-guide.md."""
+    settings = config.settings
+    own = settings.self_service
+    directory = AgentDirectory(config.agents, settings.city.language)
+    hotlines = config.hotlines.values()
+    on_call = frozenset(h.id for h in hotlines if getattr(h, "on_call", False))  # hotlines.yaml on_call: true
+    codes = HotlineCodes({h.code: h.id for h in hotlines if h.code}, on_call=on_call)
+    membership = Membership(state.store, on_call)
+    features = FeatureCodes(presence=presence, membership=membership, directory=directory, codes=codes, settings=own)
+    line = AgentsLine(
+        presence=presence,
+        agents=state.agents,
+        directory=directory,
+        codes=codes,
+        lock=PinLock(state.store, limit=own.pin_tries, seconds=own.lockout_minutes * 60),
+        settings=own,
+        number_salt=settings.logging.number_salt,
+    )
+
+    async def feature(call: CallSession) -> None:  # the agent is the calling softphone (its PJSIP endpoint)
+        await features.handle(call, softphone_of(call.channel.name))
+
+    return feature, line.handle
 
 
 def journal_hook(
@@ -259,7 +289,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             forget_adopted=dispatcher.forget_adopted,
             on_taken_over=metrics.taken_over,
         )
-        deps = supervision(config, state, clock, AriReachability(ari))
+        presence = Presence(state, clock.time, reachability=AriReachability(ari))  # one door: API, codes, line
+        deps = supervision(config, state, clock, presence)
         board = wallboard(config, state, deps, metrics)
         web_app = build_web_app(deps, extra=[wallboard_routes(board, metrics)])
         metrics.watch(active_calls=lambda: len(dispatcher.active_calls), ari_connected=events.connected.is_set,
@@ -267,6 +298,9 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         runner = FlowRunner(config.flows, enqueuer=router, manual_closures=closures)
         dispatcher.set_handler(INTERNAL, agent_calls(config, ari, state, identity).handle)  # a flow may override
         dispatcher.set_handler(CALLBACK_KIND, callbacks.serve)
+        features, agents_line = self_service(config, state, presence)
+        dispatcher.set_handler(FEATURE, features)
+        dispatcher.set_handler(AGENTS_LINE, agents_line)
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
         log.info(

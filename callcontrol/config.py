@@ -219,6 +219,27 @@ class DialOutSettings(_Section):
         return value
 
 
+class SelfServiceSettings(_Section):
+    """The agents' self-service: feature codes on softphones, the agents' line (docs/agents-guide.md)."""
+
+    # *47<code>: the pause reason it records (shown to the switchboard); *47 alone records `pause_reason`.
+    pause_reasons: dict[str, str] = Field(default_factory=lambda: {"1": "réunion", "2": "pause déjeuner"})
+    pause_reason: str = "pause"
+    pin_length: int = Field(default=4, ge=4, le=8)  # digits of an agent's PIN (agents' line)
+    pin_tries: int = Field(default=3, ge=1, le=10)  # wrong PINs before that caller ID is locked out
+    lockout_minutes: float = Field(default=15.0, gt=0)
+
+    @field_validator("pause_reasons", mode="before")
+    @classmethod
+    def _reason_codes(cls, value: object) -> object:
+        if isinstance(value, dict):
+            value = {str(k): v for k, v in value.items()}
+            for code in value:
+                if not (code.isdigit() and 1 <= len(code) <= 2):
+                    raise ValueError(f"{code!r}: a pause reason code is 1 or 2 digits (keyed after *47)")
+        return value
+
+
 class Settings(_Section):
     city: CitySettings
     ari: AriSettings = AriSettings()
@@ -229,6 +250,7 @@ class Settings(_Section):
     http: HttpSettings = HttpSettings()
     instance: InstanceSettings = InstanceSettings()
     dial_out: DialOutSettings = DialOutSettings()
+    self_service: SelfServiceSettings = SelfServiceSettings()
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:

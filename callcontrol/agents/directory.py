@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,6 +28,17 @@ class AgentEntry(BaseModel):
     mobile: str | None = None  # E.164; reached through the carrier, never shown to citizens
     hotlines: dict[str, int] = Field(default_factory=dict)  # hotline id -> penalty (0 rings first)
     pin_hash: str | None = None  # for the agents' line (mobile login); never the PIN itself
+    code: str | None = None  # digits keyed on the agents' line (withheld caller ID) and to hand duty over to her
+    language: Literal["fr", "en"] | None = None  # her prompts (feature codes, agents' line); None: the city's
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and not (value.isdigit() and 2 <= len(value) <= 6):
+            raise ValueError(f"{value!r}: use 2 to 6 digits (keyed on the agents' line)")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -56,6 +68,8 @@ class AgentEntry(BaseModel):
             mobile=self.mobile,
             hotlines=dict(self.hotlines),
             pin_hash=self.pin_hash,
+            code=self.code,
+            language=self.language,
         )
 
 
@@ -94,6 +108,10 @@ def load_agents(
         seen.setdefault(agent.id, index)
         if not agent.softphone and not agent.mobile:
             issues.append(doc.issue(("agents", index), "an agent needs a softphone, a mobile, or both"))
+        if agent.code is not None:
+            first = devices.setdefault(("code", agent.code), index)
+            if first != index:
+                issues.append(doc.issue(("agents", index, "code"), _shared_code(agent, parsed.agents[first].id)))
         for kind in ("softphone", "mobile"):
             value = getattr(agent, kind)
             if value is None:
@@ -133,6 +151,13 @@ def _shared(kind: str, value: str, first: str, agent: str, line: int | None) -> 
     return (
         f"{kind} {shown} of agent {agent!r} is already used by agent {first!r} (line {line}): {consequence};"
         f" give each agent their own {kind}"
+    )
+
+
+def _shared_code(agent: AgentEntry, first: str) -> str:
+    return (
+        f"code {agent.code} of agent {agent.id!r} is already the code of agent {first!r}: the agents' line and"
+        " a handover would not know which agent is meant; give each agent their own code"
     )
 
 

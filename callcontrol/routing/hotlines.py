@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from callcontrol.state.models import Strategy
-from callcontrol.yamlsource import ConfigError, ConfigIssue, load_yaml, pydantic_issues
+from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues
 
 HOTLINES_FILE = "hotlines.yaml"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -46,6 +46,7 @@ class HotlineRouting(BaseModel):
 
     id: str
     name: str = ""  # spoken/shown name, e.g. "État civil"
+    code: str | None = None  # digits an agent keys after *45 / *46 to log in or out of this hotline only (unique)
     schedule: str | None = None  # opening hours (config/schedules.yaml), checked by flows/loader.py
     strategy: Strategy = Strategy.LONGEST_IDLE
     priority: int = Field(default=0, ge=0, le=99)  # higher = served sooner when an agent serves several hotlines
@@ -65,6 +66,15 @@ class HotlineRouting(BaseModel):
     caller_id_softphone: CallerIdPolicy = "citizen"  # what a softphone shows: the citizen's number or the hotline
     caller_id_mobile: CallerIdPolicy = "hotline"  # a mobile shows the hotline name + public number by default
     callback: CallbackSettings | None = None  # offered to waiting citizens when set (routing/callback*.py)
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _digits(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and not (value.isdigit() and 1 <= len(value) <= 4):
+            raise ValueError(f"{value!r}: use 1 to 4 digits (an agent keys it after *45 or *46)")
+        return value
 
     @property
     def display_name(self) -> str:
@@ -108,4 +118,23 @@ def read_hotline_routing(
             hotlines[hotline_id] = HotlineRouting(
                 id=hotline_id, schedule=schedule if isinstance(schedule, str) else None
             )
+    issues += _duplicate_codes(doc, hotlines)
     return hotlines, issues
+
+
+def _duplicate_codes(doc: YamlDoc, hotlines: dict[str, HotlineRouting]) -> list[ConfigIssue]:
+    """Two hotlines with one code: *45<code> would not know which to log in to."""
+    first: dict[str, str] = {}
+    issues = []
+    for hotline in hotlines.values():
+        if hotline.code is None:
+            continue
+        owner = first.setdefault(hotline.code, hotline.id)
+        if owner != hotline.id:
+            issues.append(
+                doc.issue(
+                    ("hotlines", hotline.id, "code"),
+                    f"code {hotline.code} is already the code of hotline {owner!r}: give each hotline its own code",
+                )
+            )
+    return issues

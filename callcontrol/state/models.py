@@ -56,6 +56,8 @@ class AgentRecord:
     mobile: str | None = None  # E.164, e.g. "+33612345678"
     hotlines: Mapping[str, int] = field(default_factory=dict)  # hotline id -> penalty (lower rings first)
     pin_hash: str | None = None
+    code: str | None = None  # digits identifying the agent on the agents' line (withheld caller ID, handover)
+    language: str | None = None  # the prompts she hears on feature codes and the agents' line (None: the city's)
 
     def __post_init__(self) -> None:
         check_id("agent", self.id)

@@ -30,6 +30,8 @@ SCRIPTS = (
     "release_dismissed",
     "take_over",
     "callback",
+    "membership",
+    "pin_lock",
 )
 
 
@@ -48,6 +50,14 @@ class Keys:
 
     def presence(self, agent_id: str) -> str:
         return f"{self.prefix}agent:{agent_id}:presence"
+
+    def hotlines_out(self, agent_id: str) -> str:
+        """The configured hotlines an agent left (*46<code>): not in their members zset (membership.lua)."""
+        return f"{self.prefix}agent:{agent_id}:out"
+
+    def pin_failures(self, who: str) -> str:
+        """Wrong PINs on the agents' line from one caller (a salted hash of the caller ID, or agent:<id>)."""
+        return f"{self.prefix}pinlock:{who}"
 
     @property
     def hotlines(self) -> str:

@@ -123,7 +123,7 @@ def test_given_softphone_when_dialling_premium_rate_unknown_feature_or_unregiste
     assert not carrier.received("INVITE"), carrier.describe()
     reasons = sorted(line["reason"] for line in app.events("call_step", step="own_call:refused"))
     assert reasons == ["colleague_offline", "dial_out_refused", "dial_out_refused", "unknown_number"], reasons
-    assert app.events("call_unexpected", kind="feature")  # *99: the unserved prompt, and the log says why
+    assert app.events("call_step", step="feature:unknown", code="*99")  # *99: "ce code n'existe pas" (issue 9)
     refused = {line["reason"]: line["number"] for line in app.events("call_step", step="own_call:dial_out_refused")}
     assert sorted(refused) == ["international", "type_premium_rate"], refused
     assert "899123456" not in str(refused) and "30123456" not in str(refused), refused

@@ -167,9 +167,9 @@ def test_hotlines_yaml_problems_are_reported_once_and_located(tmp_path: Path, ca
     name = tmp_path / "hotlines.yaml"  # as the configuration directory was given
     assert code == EXIT_CONFIG
     assert sorted(lines) == [
-        f"{name}:12: hotlines.services-techniques.schedule: unknown schedule 'mairi' (did you mean 'mairie'?); "
+        f"{name}:15: hotlines.services-techniques.schedule: unknown schedule 'mairi' (did you mean 'mairie'?); "
         "known schedules: mairie, urbanisme",
-        f"{name}:15: hotlines.ccas.ring_timeout: Input should be greater than 0",
+        f"{name}:19: hotlines.ccas.ring_timeout: Input should be greater than 0",
     ]
 
 

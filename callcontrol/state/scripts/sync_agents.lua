@@ -1,7 +1,8 @@
 -- sync_agents(now, records_json): replace the static agent directory and hotline memberships in one step.
 -- Guarantees: agents no longer configured lose their static data, memberships and presence (a call they were
 -- ringing for goes back to its place); agents still configured keep their live presence; new agents start
--- logged_out; an agent logged in on a device that is no longer configured is logged out unless busy.
+-- logged_out; an agent logged in on a device that is no longer configured is logged out unless busy; a hotline an
+-- agent left on her own (cc:agent:{a}:out, membership.lua) stays left.
 local now = ARGV[2]
 local records = cjson.decode(ARGV[3])
 local wanted = {}
@@ -12,7 +13,7 @@ for _, a in ipairs(redis.call('SMEMBERS', K.agents())) do
   if not wanted[a] then
     local p = hgetall(K.presence(a))
     if not blank(p.reserved_by) then drop_agent_from_call(p.reserved_by, a, now) end
-    redis.call('DEL', K.agent(a), K.presence(a))
+    redis.call('DEL', K.agent(a), K.presence(a), P .. 'agent:' .. a .. ':out')
     redis.call('SREM', K.agents(), a)
     removed[#removed + 1] = a
   end
@@ -29,8 +30,9 @@ for _, r in ipairs(records) do
   redis.call('HSET', K.agent(a), 'id', a, 'name', r.name, 'softphone', r.softphone, 'mobile', r.mobile,
     'pin_hash', r.pin_hash, 'hotlines', r.hotlines_json)
   redis.call('SADD', K.agents(), a)
+  local left = P .. 'agent:' .. a .. ':out'  -- hotlines she left (*46<code>, membership.lua): kept out
   for _, m in ipairs(r.members) do
-    redis.call('ZADD', K.members(m[1]), m[2], a)
+    if redis.call('SISMEMBER', left, m[1]) == 0 then redis.call('ZADD', K.members(m[1]), m[2], a) end
     redis.call('SADD', K.hotlines(), m[1])
   end
   local p = hgetall(K.presence(a))

@@ -106,7 +106,7 @@ def test_ari_endpoints_are_the_truth_for_softphones(tiny_ari, tmp_path, monkeypa
     code, _, err = check(config, capsys)
     assert code == EXIT_CONFIG
     assert problems(err) == [
-        "config/agents.yaml:14: agents[2].softphone: softphone '1003' is not a PJSIP endpoint of Asterisk"
+        "config/agents.yaml:19: agents[2].softphone: softphone '1003' is not a PJSIP endpoint of Asterisk"
         " (GET /ari/endpoints/PJSIP) (did you mean '1002'?); known: 1001, 1002, carrier; define [1003]"
         " (type = endpoint) in pjsip.conf or fix the name"
     ]
