@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from .agents import Agents
 from .clockshare import ClockShare
 from .closures import Closures
+from .duty import Duty
 from .events import EventBus
 from .instances import Instances
 from .journal import Journal
@@ -26,6 +27,7 @@ class StateLayer:
     instances: Instances
     journal: Journal
     closures: Closures
+    duty: Duty  # who holds the on-call hotlines, handovers, rota shifts, the audit stream
     events: EventBus  # every call and agent change, typed, on one channel
     shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
 
@@ -46,6 +48,7 @@ class StateLayer:
             instances=Instances(store),
             journal=Journal(store, max_entries=journal_max_entries),
             closures=Closures(store),
+            duty=Duty(store),
             events=EventBus(store),
             shared_clock=ClockShare(store),
         )
