@@ -13,6 +13,7 @@ import aiohttp
 import structlog
 from redis.exceptions import RedisError
 
+from callcontrol.agents.rota_keeper import RotaKeeper
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
@@ -27,6 +28,7 @@ from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.duty_mirror import DutyMirror
 from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.routing.takeover import Takeover
@@ -180,6 +182,10 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         )
         endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
 
+        on_call = [h.id for h in config.hotlines.values() if h.on_call]
+        duty_mirror = DutyMirror(ari, state, on_call)  # the dialplan fallback rings whoever is on duty now
+        rota = RotaKeeper(state, config.rota, clock)  # membership of the on-call hotlines follows the rota
+
         heartbeat_ttl = settings.instance.heartbeat_ttl
         takeover = Takeover(
             ari=ari,
@@ -212,6 +218,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(follow_master(redis)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
+                    tg.create_task(duty_mirror.run()),
+                    tg.create_task(rota.run()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
                     tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                 ]

@@ -77,7 +77,19 @@ class Resubscribed:
     down_seconds: float = 0.0
 
 
-StateEvent = AgentAvailable | PresenceChanged | CallChanged
+@dataclass(frozen=True, slots=True)
+class DutyChanged:
+    """Who holds an on-call hotline's duty changed (handover, rota shift): `agents` by rank, `relieved` whom they
+    took it from (comma-separated, may be empty), `by` the route."""
+
+    hotline: str
+    agents: tuple[str, ...]
+    relieved: str | None
+    at: float
+    by: str = "system"
+
+
+StateEvent = AgentAvailable | PresenceChanged | CallChanged | DutyChanged
 
 
 def _opt(value: Any) -> str | None:
@@ -96,6 +108,15 @@ def _parse(data: Mapping[str, Any]) -> StateEvent | None:
                 status=str(data.get("status", "")),
                 device=_opt(data.get("device")),
                 reason=_opt(data.get("reason")),
+                at=at,
+                by=str(data.get("by") or "system"),
+            )
+        case "duty_changed":
+            agents = data.get("agents") or []
+            return DutyChanged(
+                hotline=str(data.get("hotline", "")),
+                agents=tuple(str(a) for a in agents) if isinstance(agents, list) else (),
+                relieved=_opt(data.get("relieved")),
                 at=at,
                 by=str(data.get("by") or "system"),
             )
@@ -140,6 +161,9 @@ def encode_event(event: StateEvent) -> str:
             body = {"type": "call_changed", "call": event.call_id, "stage": event.stage.value,
                     "hotline": event.hotline or "", "agent": event.agent_id or "", "at": event.at,
                     "detail": dict(event.detail)}
+        case DutyChanged():
+            body = {"type": "duty_changed", "hotline": event.hotline, "agents": list(event.agents),
+                    "relieved": event.relieved or "", "at": event.at, "by": event.by}
         case _:
             raise TypeError(f"not a state event: {event!r}")
     return json.dumps(body)
@@ -209,6 +233,7 @@ __all__ = [
     "AgentAvailable",
     "CallChanged",
     "CallStage",
+    "DutyChanged",
     "EventBus",
     "PresenceChanged",
     "Resubscribed",
