@@ -100,6 +100,8 @@ class OfferDesk:
             relief = await self._reliefs.take(agent_id) if self._reliefs and hotline.on_call else None
             if relief is not None:
                 reliefs[agent_id] = relief
+                log.info("relief_announced", agent=agent_id, relieved=relief.relieved, since=relief.since,
+                         hotline=hotline.id)
             preface = {"preface": self._reliefs.media(relief)} if self._reliefs and relief else {}
             ring = self._dialer.ring(
                 call, record, device, hotline, on_dialled=on_dialled, leg_id=legs[agent_id], on_answered=answered.add,
