@@ -4,7 +4,7 @@ With callcontrol down, asterisk-conf/extensions.conf's [fallback-public] dials `
 FALLBACK_ONCALL global when the key is missing). Every instance keeps it true: at start, at each duty or presence
 change (events), and every `REFRESH_SECONDS`; writing the same value twice is harmless. The holder is the first
 reachable one (by rank) with a mobile on the first on-call hotline of hotlines.yaml, else its first holder with a
-mobile (she is on duty even if her phone is away); none at all: the key is deleted (the dialplan's default).
+mobile (she is on duty even if her phone is away); none at all: the key is emptied (the dialplan's default).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from callcontrol.state.models import AgentStatus
 log = structlog.get_logger("callcontrol.routing")
 
 ASTDB_VARIABLE = "DB(callcontrol/oncall)"
-DELETE_VARIABLE = "DB_DELETE(callcontrol/oncall)"
 REFRESH_SECONDS = 30.0
 _REACHABLE = {AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
 
@@ -60,11 +59,8 @@ class DutyMirror:
             number = await self.holder_number()
             if number == self._written and not force:
                 return
-            if number:
-                await self._ari.request("POST", "/asterisk/variable", params={"variable": ASTDB_VARIABLE,
-                                                                              "value": number})
-            else:
-                await self._ari.request("GET", "/asterisk/variable", params={"variable": DELETE_VARIABLE})
+            # POST /asterisk/variable writes through dialplan functions (func_db); "" = FALLBACK_ONCALL in the dialplan
+            await self._ari.request("POST", "/asterisk/variable", params={"variable": ASTDB_VARIABLE, "value": number})
             if number != self._written:
                 log.info("fallback_on_call_set", hotline=self._hotline, number=numbers.mask(number) if number
                          else None)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from callcontrol.ari.models import ChannelDestroyed
 from callcontrol.ari.resources import Channel
-from callcontrol.routing.duty_mirror import ASTDB_VARIABLE, DELETE_VARIABLE, DutyMirror
+from callcontrol.routing.duty_mirror import ASTDB_VARIABLE, DutyMirror
 from callcontrol.routing.hotlines import Escalation
 from callcontrol.routing.relief import relief_media
 from callcontrol.state import AgentRecord, Device
@@ -109,4 +109,4 @@ async def test_the_fallback_number_follows_the_duty(state):
     await layer.agents.sync_agents([AgentRecord(id="paul", name="Paul", softphone="1004", hotlines={HOTLINE: 0})],
                                    on_call=[HOTLINE])
     await mirror.sync()
-    assert DELETE_VARIABLE in ari.named("request")[-1][3]  # no holder with a mobile: the dialplan's default
+    assert ari.named("request")[-1][3] == repr(sorted({"variable": ASTDB_VARIABLE, "value": ""}.items()))
