@@ -1,10 +1,13 @@
-"""The dialplan fallback follows the duty: the current on-call holder's mobile, kept in AstDB through ARI.
+"""The dialplan fallback follows the duty: the current on-call holder's mobile, kept in an Asterisk global.
 
-With callcontrol down, asterisk-conf/extensions.conf's [fallback-public] dials `${DB(callcontrol/oncall)}` (the
-FALLBACK_ONCALL global when the key is missing). Every instance keeps it true: at start, at each duty or presence
+With callcontrol down, asterisk-conf/extensions.conf's [fallback-public] dials `${CALLCONTROL_ONCALL}` (the
+FALLBACK_ONCALL global when it is empty). Not AstDB: `DB()` is a "dangerous" function that Asterisk blocks for
+ARI's HTTP threads (escalations inhibited on every TCP/TLS connection) unless `live_dangerously`; a global is
+plain data. It does not survive an Asterisk restart: the instances write it again within REFRESH_SECONDS.
+Every instance keeps it true: at start, at each duty or presence
 change (events), and every `REFRESH_SECONDS`; writing the same value twice is harmless. The holder is the first
 reachable one (by rank) with a mobile on the first on-call hotline of hotlines.yaml, else its first holder with a
-mobile (she is on duty even if her phone is away); none at all: the key is emptied (the dialplan's default).
+mobile (she is on duty even if her phone is away); none at all: "" (the dialplan's default).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from callcontrol.state.models import AgentStatus
 
 log = structlog.get_logger("callcontrol.routing")
 
-ASTDB_VARIABLE = "DB(callcontrol/oncall)"
+FALLBACK_VARIABLE = "CALLCONTROL_ONCALL"
 REFRESH_SECONDS = 30.0
 _REACHABLE = {AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
 
@@ -59,8 +62,8 @@ class DutyMirror:
             number = await self.holder_number()
             if number == self._written and not force:
                 return
-            # POST /asterisk/variable writes through dialplan functions (func_db); "" = FALLBACK_ONCALL in the dialplan
-            await self._ari.request("POST", "/asterisk/variable", params={"variable": ASTDB_VARIABLE, "value": number})
+            params = {"variable": FALLBACK_VARIABLE, "value": number}  # "" = FALLBACK_ONCALL in the dialplan
+            await self._ari.request("POST", "/asterisk/variable", params=params)
             if number != self._written:
                 log.info("fallback_on_call_set", hotline=self._hotline, number=numbers.mask(number) if number
                          else None)

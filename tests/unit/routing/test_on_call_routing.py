@@ -1,5 +1,5 @@
 """On-call hotlines in routing: the relief announced on the colleague's next call, the escalation when nobody is
-on duty, the dialplan fallback following the duty holder (AstDB through ARI)."""
+on duty, the dialplan fallback following the duty holder (an Asterisk global set through ARI)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from callcontrol.ari.models import ChannelDestroyed
 from callcontrol.ari.resources import Channel
-from callcontrol.routing.duty_mirror import ASTDB_VARIABLE, DutyMirror
+from callcontrol.routing.duty_mirror import FALLBACK_VARIABLE, DutyMirror
 from callcontrol.routing.hotlines import Escalation
 from callcontrol.routing.relief import relief_media
 from callcontrol.state import AgentRecord, Device
@@ -88,14 +88,14 @@ async def test_given_nobody_on_duty_when_a_call_comes_then_it_escalates_to_the_d
 
 
 async def test_the_fallback_number_follows_the_duty(state):
-    """AstDB callcontrol/oncall holds the reachable holder's mobile, then the colleague's after a handover."""
+    """CALLCONTROL_ONCALL holds the reachable holder's mobile, then the colleague's after a handover."""
     layer, _ = state
     await layer.agents.sync_agents(DIRECTORY, on_call=[HOTLINE])
     ari = StubAri()
     mirror = DutyMirror(ari, layer, [HOTLINE])  # type: ignore[arg-type]
     await mirror.sync()
     assert ari.named("request")[-1] == ("request", "POST", "/asterisk/variable",
-                                        repr(sorted({"variable": ASTDB_VARIABLE, "value": "+33612000001"}.items())))
+                                        repr(sorted({"variable": FALLBACK_VARIABLE, "value": "+33612000001"}.items())))
     await layer.agents.login("emma", Device.MOBILE)
     await mirror.sync()  # Damien is not logged in: Emma, logged in, is the one who answers
     assert "+33612000002" in ari.named("request")[-1][3]
@@ -109,4 +109,4 @@ async def test_the_fallback_number_follows_the_duty(state):
     await layer.agents.sync_agents([AgentRecord(id="paul", name="Paul", softphone="1004", hotlines={HOTLINE: 0})],
                                    on_call=[HOTLINE])
     await mirror.sync()
-    assert ari.named("request")[-1][3] == repr(sorted({"variable": ASTDB_VARIABLE, "value": ""}.items()))
+    assert ari.named("request")[-1][3] == repr(sorted({"variable": FALLBACK_VARIABLE, "value": ""}.items()))
