@@ -39,7 +39,8 @@ def test_given_damien_on_duty_when_he_hands_over_then_emma_gets_the_calls_and_th
         assert handed.returncode == 0, handed.stderr
         assert "damien -> emma: on duty for astreinte" in handed.stdout
         duty = agent_cli(config, redis_url, "on-duty").stdout
-        assert "emma" in duty and "damien" not in duty.split("RELIEVED", 1)[1].replace("damien\n", ""), duty
+        rows = [line.split() for line in duty.splitlines()[1:]]  # HOTLINE AGENT SINCE(date time) RELIEVED
+        assert [(r[0], r[1], r[-1]) for r in rows] == [("astreinte", "emma", "damien")], duty
 
         refused = agent_cli(config, redis_url, "logout", "emma")
         assert refused.returncode == 1 and "hand the duty over" in refused.stderr, refused.stderr
