@@ -19,9 +19,13 @@ local function penalty(a, h)
 end
 
 -- Make `a` reachable for duty (login on the mobile or a registered softphone, or unpause); false when impossible.
+-- Already reachable and free: agent_available again, so that the calls waiting on her new hotlines reach her now.
 local function make_reachable(a)
   local p = presence(a)
-  if duty_reachable(p) then return true end
+  if duty_reachable(p) then
+    if is_free(p, now) then publish_available(a, now) end
+    return true
+  end
   local key = K.presence(a)
   local busy = p.state == 'ringing' or p.state == 'on_call'
   if busy then return false end

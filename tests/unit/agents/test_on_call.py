@@ -123,3 +123,22 @@ async def test_duty_survives_a_directory_sync(presence: Presence, state: StateLa
     assert [h.agent_id for h in await presence.on_duty(ONCALL)] == ["emma", "paul"]
     await state.agents.sync_agents([r for r in DIRECTORY if r.id != "emma"], on_call=[ONCALL], now=T0 + 200)
     assert [h.agent_id for h in await presence.on_duty(ONCALL)] == ["paul"]
+
+
+async def test_a_colleague_already_free_is_announced_available_for_her_new_duty(
+    presence: Presence, state: StateLayer
+) -> None:
+    """Emma, logged in and free, takes Damien's duty: agent_available at once (a waiting call reaches her now)."""
+    from callcontrol.state import AgentAvailable, parse_event
+
+    await presence.login("damien", Device.MOBILE, by="cli")
+    await presence.login("emma", Device.MOBILE, by="cli")
+    pubsub = state.store.redis.pubsub()
+    await pubsub.subscribe(state.store.keys.events)
+    await pubsub.get_message(timeout=0.2)
+    await presence.handover("damien", "emma", by="agents-line")
+    events = []
+    while (msg := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)) is not None:
+        events.append(parse_event(msg["data"]))
+    await pubsub.aclose()
+    assert any(isinstance(e, AgentAvailable) and e.agent_id == "emma" for e in events), events
