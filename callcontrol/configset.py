@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from callcontrol.agents.directory import load_agents
 from callcontrol.agents.pjsip import Endpoints, endpoints_from_conf
@@ -56,7 +57,8 @@ def load_config_set(
         issues += exc.issues
     on_call = [h.id for h in hotlines.values() if h.on_call]
     members = {h: [a.id for a in agents if h in a.hotlines] for h in on_call} if agents is not None else None
-    rota, rota_issues = read_rota(directory, on_call, members)
+    zone = ZoneInfo(settings.city.timezone)
+    rota, rota_issues = read_rota(directory, on_call, members, zone=zone)
     issues += rota_issues
     if issues:
         raise ConfigError(issues)

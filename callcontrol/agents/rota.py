@@ -7,6 +7,8 @@
         - {days: [fri, sat, sun], from: "00:00", to: "24:00", agent: [emma, damien], weeks: odd}
         - {days: [fri, sat, sun], from: "00:00", to: "24:00", agent: damien, weeks: even}
 
+Or from the city's calendar export: `ical: {astreinte: astreinte.ics}` (agents/rota_ical.py; a hotline is in
+`rota:` or in `ical:`, not both).
 `agent` is one agent id or a list (the first rings first, the others are the back-up, by their penalty); `weeks`:
 `odd` / `even` ISO weeks, or omitted (every week). A rota must cover every minute of the week (both week parities
 when it uses them) exactly once: a gap or an overlap is a config error naming it (file:line: key.path: reason).
@@ -17,14 +19,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from callcontrol.yamlsource import ConfigError, ConfigIssue, load_yaml, pydantic_issues
+from callcontrol.agents.rota_ical import IcalRota
+from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues
 
 ROTA_FILE = "rota.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -77,13 +81,21 @@ class Shift:
 @dataclass(frozen=True)
 class Rota:
     entries: Mapping[str, tuple[RotaEntry, ...]]  # on-call hotline id -> its entries
+    calendars: Mapping[str, IcalRota] = field(default_factory=dict)  # or -> its iCalendar
 
     @classmethod
     def empty(cls) -> Rota:
         return cls({})
 
+    @property
+    def hotlines(self) -> list[str]:
+        return sorted({*self.entries, *self.calendars})
+
     def shift_at(self, hotline: str, at: datetime) -> Shift | None:
         """The shift of `hotline` running at `at` (aware, city time), with the moment it began."""
+        if hotline in self.calendars:
+            running = self.calendars[hotline].shift_at(at)
+            return Shift(hotline, running.start, running.agents) if running and running.agents else None
         minute = at.weekday() * 1440 + at.hour * 60 + at.minute
         monday = (at - timedelta(days=at.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
         for entry in self.entries.get(hotline, ()):
@@ -140,6 +152,7 @@ def read_rota(
     on_call: Iterable[str],
     members: Mapping[str, Iterable[str]] | None = None,
     *,
+    zone: ZoneInfo | None = None,
     display_name: str | None = None,
 ) -> tuple[Rota, list[ConfigIssue]]:
     """config/rota.yaml (optional) and its problems: unknown or not on-call hotlines, agents not members of the
@@ -151,11 +164,13 @@ def read_rota(
         doc = load_yaml(path, display_name=display_name)
     except ConfigError as exc:
         return Rota.empty(), exc.issues
-    data = doc.data.get("rota") if isinstance(doc.data, dict) else None
+    top = doc.data if isinstance(doc.data, dict) else {}
+    data = top.get("rota", {} if "ical" in top else None)
     if not isinstance(data, dict):
         return Rota.empty(), [doc.issue((), "expected a top-level rota: mapping on-call hotline ids to shifts")]
     on_call = set(on_call)
     issues: list[ConfigIssue] = []
+    calendars = _calendars(doc, top.get("ical"), directory, on_call, members, zone or ZoneInfo("UTC"), issues)
     entries: dict[str, tuple[RotaEntry, ...]] = {}
     for hotline, body in data.items():
         at = ("rota", hotline)
@@ -181,4 +196,33 @@ def read_rota(
         if len(parsed) == len(body):
             issues += [doc.issue(at, problem) for problem in _coverage_issues(parsed)]
         entries[str(hotline)] = tuple(parsed)
-    return Rota(entries), issues
+        if str(hotline) in calendars:
+            issues.append(doc.issue(at, f"{hotline} also has an ical: calendar: keep one of them"))
+    return Rota(entries, calendars), issues
+
+
+def _calendars(
+    doc: YamlDoc, data: object, directory: Path, on_call: set[str], members: Mapping[str, Iterable[str]] | None,
+    zone: ZoneInfo, issues: list[ConfigIssue],
+) -> dict[str, IcalRota]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        issues.append(doc.issue(("ical",), "expected a mapping of on-call hotline ids to .ics files"))
+        return {}
+    calendars: dict[str, IcalRota] = {}
+    now = datetime.now(zone).replace(second=0, microsecond=0)
+    for hotline, name in data.items():
+        at = ("ical", hotline)
+        if str(hotline) not in on_call:
+            issues.append(doc.issue(at, f"{hotline!r} is not an on-call hotline (on_call: true in hotlines.yaml)"))
+            continue
+        try:
+            calendar = IcalRota.read(directory / str(name), zone)
+        except ValueError as exc:
+            issues.append(doc.issue(at, str(exc)))
+            continue
+        allowed = set(members.get(str(hotline), ())) if members is not None else None
+        issues += [doc.issue(at, problem) for problem in calendar.problems(now, allowed)]
+        calendars[str(hotline)] = calendar
+    return calendars

@@ -30,7 +30,7 @@ class RotaKeeper:
         """Apply the shifts that began and were not applied yet; the hotlines changed."""
         now = self._clock.now()
         changed = []
-        for hotline in sorted(self._rota.entries):
+        for hotline in self._rota.hotlines:
             shift = self._rota.shift_at(hotline, now)
             if shift is None:
                 continue
@@ -47,7 +47,7 @@ class RotaKeeper:
         return changed
 
     async def run(self) -> None:
-        if not self._rota.entries:
+        if not self._rota.hotlines:
             return
         while True:
             try:

@@ -76,3 +76,17 @@ def test_a_sunday_night_shift_runs_into_monday() -> None:
     shift = ROTA.shift_at(ONCALL, datetime(2026, 11, 30, 3, 0, tzinfo=PARIS))
     assert shift is not None and shift.agents == ("emma",)
     assert shift.start == datetime(2026, 11, 29, 20, 0, tzinfo=PARIS)
+
+
+async def test_the_rota_can_come_from_the_citys_calendar(layer: StateLayer, tmp_path) -> None:
+    """An iCalendar rota (daily recurring night event naming emma): at 21:00 Emma takes the duty."""
+    from callcontrol.agents.rota_ical import IcalRota
+
+    (tmp_path / "a.ics").write_text("\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//FR", "BEGIN:VEVENT", "UID:n@t", "DTSTAMP:20260101T000000Z",
+        "SUMMARY:emma", "DTSTART;TZID=Europe/Paris:20260105T200000", "DTEND;TZID=Europe/Paris:20260106T080000",
+        "RRULE:FREQ=DAILY", "END:VEVENT", "END:VCALENDAR", "",
+    ]))
+    rota = Rota({}, {ONCALL: IcalRota.read(tmp_path / "a.ics", PARIS)})
+    assert await RotaKeeper(layer, rota, at(21, 0)).tick() == [ONCALL]
+    assert await holders(layer) == ["emma"]
