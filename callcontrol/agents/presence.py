@@ -20,6 +20,20 @@ from typing import Protocol
 import structlog
 
 from callcontrol.agents.reachability import NoReachabilityCheck, Reachability
+from callcontrol.agents.refusals import (  # the refusals live there; import them from here
+    AgentBusy,
+    ColleagueUnreachable,
+    DeviceNotConfigured,
+    ForceRefused,
+    HandoverToSelf,
+    NothingToHandOver,
+    NotInHotline,
+    NotLoggedIn,
+    OnCallUncovered,
+    PresenceRefused,
+    SoftphoneNotRegistered,
+    UnknownAgent,
+)
 from callcontrol.state import errors as state_errors
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentState, AgentStatus, Device
@@ -28,87 +42,6 @@ log = structlog.get_logger("callcontrol.agents.presence")
 
 # The routes a supervisor acts through: only they may force the "never nobody on call" guard.
 SUPERVISOR_ROUTES = frozenset({"cli", "api", "supervisor"})
-
-
-class PresenceRefused(Exception):
-    """Base of the presence use cases' errors; str() is the sentence to show."""
-
-
-class UnknownAgent(PresenceRefused):
-    def __init__(self, agent_id: str) -> None:
-        super().__init__(f"agent {agent_id!r} is not in the agent directory")
-        self.agent_id = agent_id
-
-
-class AgentBusy(PresenceRefused):
-    def __init__(self, agent_id: str, status: str, action: str) -> None:
-        super().__init__(f"agent {agent_id!r} cannot {action} while {status}")
-        self.agent_id, self.status, self.action = agent_id, status, action
-
-
-class NotLoggedIn(PresenceRefused):
-    def __init__(self, agent_id: str, status: str, action: str) -> None:
-        super().__init__(f"agent {agent_id!r} cannot {action} while {status}")
-        self.agent_id, self.status, self.action = agent_id, status, action
-
-
-class DeviceNotConfigured(PresenceRefused):
-    def __init__(self, agent_id: str, device: str) -> None:
-        super().__init__(f"agent {agent_id!r} has no {device} configured")
-        self.agent_id, self.device = agent_id, device
-
-
-class SoftphoneNotRegistered(PresenceRefused):
-    def __init__(self, agent_id: str, softphone: str) -> None:
-        super().__init__(
-            f"softphone {softphone} is not registered: start the softphone,"
-            " or log in on the mobile with --device mobile"
-        )
-        self.agent_id, self.softphone = agent_id, softphone
-
-
-class OnCallUncovered(PresenceRefused):
-    """The agent is the last reachable member of these on-call hotlines: hand the duty over first."""
-
-    def __init__(self, agent_id: str, hotlines: tuple[str, ...], action: str = "leave") -> None:
-        names = ", ".join(hotlines)
-        super().__init__(
-            f"agent {agent_id!r} is the last one reachable on call for {names}: hand the duty over to a colleague"
-            f" first (a supervisor may force the {action})"
-        )
-        self.agent_id, self.hotlines, self.action = agent_id, tuple(hotlines), action
-
-
-class ForceRefused(PresenceRefused):
-    def __init__(self, by: str) -> None:
-        super().__init__(f"only a supervisor may force a logout or pause (route {by!r} may not)")
-        self.by = by
-
-
-class HandoverToSelf(PresenceRefused):
-    def __init__(self, agent_id: str) -> None:
-        super().__init__(f"agent {agent_id!r} cannot hand the duty over to themselves")
-        self.agent_id = agent_id
-
-
-class NotInHotline(PresenceRefused):
-    def __init__(self, agent_id: str, hotlines: tuple[str, ...]) -> None:
-        super().__init__(
-            f"agent {agent_id!r} is not a member of the on-call hotline(s) handed over ({', '.join(hotlines)})"
-        )
-        self.agent_id, self.hotlines = agent_id, tuple(hotlines)
-
-
-class ColleagueUnreachable(PresenceRefused):
-    def __init__(self, agent_id: str) -> None:
-        super().__init__(f"agent {agent_id!r} cannot be reached: no known mobile and no registered softphone")
-        self.agent_id = agent_id
-
-
-class NothingToHandOver(PresenceRefused):
-    def __init__(self, agent_id: str) -> None:
-        super().__init__(f"agent {agent_id!r} holds no on-call duty to hand over")
-        self.agent_id = agent_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,3 +246,27 @@ class Presence:
         log.info("presence_changed", agent=agent_id, status=result.status.value, by=by, forced=force,
                  actor=actor or None)
         return AgentPresence.of(result)
+
+
+__all__ = [
+    "SUPERVISOR_ROUTES",
+    "AgentBusy",
+    "AgentPresence",
+    "AllowLeaving",
+    "ColleagueUnreachable",
+    "DeviceNotConfigured",
+    "DutyHolder",
+    "ForceRefused",
+    "Handover",
+    "HandoverToSelf",
+    "LeaveGuard",
+    "Leaving",
+    "NotInHotline",
+    "NotLoggedIn",
+    "NothingToHandOver",
+    "OnCallUncovered",
+    "Presence",
+    "PresenceRefused",
+    "SoftphoneNotRegistered",
+    "UnknownAgent",
+]
