@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from callcontrol import logs
 from callcontrol.cli import switchboard as switchboard_cli
+from callcontrol.cli.duty import DUTY_ACTIONS, actor, duty_command
+from callcontrol.cli.duty import add_arguments as add_duty_arguments
 from callcontrol.clock import Clock
 from callcontrol.config import pjsip_conf_path, read_secrets_file
 from callcontrol.configset import ConfigSet, load_config_set
@@ -46,11 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--clock", help="start the city clock at this ISO time (tests and demos only)")
     check = sub.add_parser("check-config", help="validate the configuration and exit (0 valid, 2 invalid)")
     check.add_argument("--no-ari", action="store_true", help="do not ask Asterisk which sounds exist (offline check)")
-    agent = sub.add_parser("agent", help="an agent's presence: login, logout, pause, unpause, status; set-pin")
-    agent.add_argument("action", choices=["login", "logout", "pause", "unpause", "status", "set-pin"])
+    agent = sub.add_parser("agent", help="an agent's presence (login, logout, pause, ...), set-pin, on-call duty")
+    agent.add_argument("action", choices=["login", "logout", "pause", "unpause", "status", "set-pin", *DUTY_ACTIONS])
     agent.add_argument("agent_id", nargs="?", help="agent id from agents.yaml (status: all agents when omitted)")
     agent.add_argument("--device", choices=["softphone", "mobile"], default="softphone", help="login: where to ring")
     agent.add_argument("--reason", default="break", help="pause: the reason shown to the switchboard")
+    add_duty_arguments(agent)
     closed = sub.add_parser("closed", help='the manual "closed now" switch: on, off, status')
     closed.add_argument("action", choices=["on", "off", "status"])
     closed.add_argument("--scope", default="all", help='"all" (default) or a schedule/hotline id')
@@ -115,6 +118,8 @@ async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
     # not rewrite the agents every instance routes to).
     async with _state(config) as (state, clock), _reachability(config) as reachability:
         presence = Presence(state, clock.time, reachability=reachability)
+        if args.action in DUTY_ACTIONS:
+            return await duty_command(state, presence, clock, args)
         try:
             if args.action == "status" or args.agent_id is None:
                 rows = await presence.status(args.agent_id)
@@ -127,9 +132,9 @@ async def agent_command(config: ConfigSet, args: argparse.Namespace) -> int:
             if args.action == "login":
                 result = await presence.login(args.agent_id, args.device, by="cli")
             elif args.action == "logout":
-                result = await presence.logout(args.agent_id, by="cli")
+                result = await presence.logout(args.agent_id, by="cli", force=args.force, actor=actor())
             elif args.action == "pause":
-                result = await presence.pause(args.agent_id, args.reason, by="cli")
+                result = await presence.pause(args.agent_id, args.reason, by="cli", force=args.force, actor=actor())
             else:
                 result = await presence.unpause(args.agent_id, by="cli")
         except PresenceRefused as exc:

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from callcontrol.agents.presence import Presence
+from callcontrol.agents.rota_keeper import RotaKeeper
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
@@ -34,6 +35,7 @@ from callcontrol.routing.callback_upkeep import CallbackEnds, CallbackUpkeep
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
 from callcontrol.routing.distributor import Distributor
+from callcontrol.routing.duty_mirror import DutyMirror
 from callcontrol.routing.endpoints import ENDPOINTS_APP_SUFFIX, AriReachability, EndpointWatcher
 from callcontrol.routing.router import HotlineRouter
 from callcontrol.routing.switchboard import Switchboard
@@ -143,7 +145,7 @@ def self_service(config: ConfigSet, state: StateLayer, presence: Presence) -> tu
     own = settings.self_service
     directory = AgentDirectory(config.agents, settings.city.language)
     hotlines = config.hotlines.values()
-    on_call = frozenset(h.id for h in hotlines if getattr(h, "on_call", False))  # hotlines.yaml on_call: true
+    on_call = frozenset(h.id for h in hotlines if h.on_call)  # hotlines.yaml on_call: true
     codes = HotlineCodes({h.code: h.id for h in hotlines if h.code}, on_call=on_call)
     membership = Membership(state.store, on_call)
     features = FeatureCodes(presence=presence, membership=membership, directory=directory, codes=codes, settings=own)
@@ -197,7 +199,7 @@ def journal_hook(
 def wallboard(config: ConfigSet, state: StateLayer, deps: SupervisionDeps, metrics: Metrics) -> BoardHub:
     """The wallboard's and the metrics' view of the hotlines (supervision/board.py), fed by the events channel."""
     # on_call: issue 9's `on_call: true` in hotlines.yaml (h-duty); until that lands, no hotline is on call
-    hotlines = [HotlineInfo(h.id, h.display_name, on_call=bool(getattr(h, "on_call", False)))
+    hotlines = [HotlineInfo(h.id, h.display_name, on_call=h.on_call)
                 for h in config.hotlines.values()]
     agents = [AgentInfo(a.id, a.name, tuple(a.hotlines)) for a in config.agents]
     reader = BoardReader(state, hotlines, agents, clock=deps.clock.time, today=deps.switchboard.figures)
@@ -280,6 +282,10 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         )
         endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
 
+        on_call = [h.id for h in config.hotlines.values() if h.on_call]
+        duty_mirror = DutyMirror(ari, state, on_call)  # the dialplan fallback rings whoever is on duty now
+        rota = RotaKeeper(state, config.rota, clock)  # membership of the on-call hotlines follows the rota
+
         heartbeat_ttl = settings.instance.heartbeat_ttl
         takeover = Takeover(
             ari=ari,
@@ -324,6 +330,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(callback_upkeep.run()),
+                    tg.create_task(duty_mirror.run()),
+                    tg.create_task(rota.run()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
                     tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                     tg.create_task(serve(web_app, settings.http.bind, settings.http.port)),

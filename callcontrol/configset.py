@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from callcontrol.agents.directory import load_agents
 from callcontrol.agents.pjsip import Endpoints, endpoints_from_conf
+from callcontrol.agents.rota import Rota, read_rota
 from callcontrol.config import Settings, load_settings, pjsip_conf_path
 from callcontrol.flows.loader import Flows, load_flows
 from callcontrol.routing.hotlines import HotlineRouting, read_hotline_routing
@@ -23,6 +25,7 @@ class ConfigSet:
     flows: Flows
     hotlines: dict[str, HotlineRouting]
     agents: tuple[AgentRecord, ...]
+    rota: Rota = field(default_factory=Rota.empty)  # config/rota.yaml: who holds the on-call duty when
 
 
 def load_config_set(
@@ -52,7 +55,14 @@ def load_config_set(
         agents = load_agents(directory, hotlines.keys() if readable else None, endpoints=endpoints)
     except ConfigError as exc:
         issues += exc.issues
+    on_call = [h.id for h in hotlines.values() if h.on_call]
+    members = {h: [a.id for a in agents if h in a.hotlines] for h in on_call} if agents is not None else None
+    zone = ZoneInfo(settings.city.timezone)
+    rota, rota_issues = read_rota(directory, on_call, members, zone=zone)
+    issues += rota_issues
     if issues:
         raise ConfigError(issues)
     assert flows is not None and agents is not None
-    return ConfigSet(directory=directory, settings=settings, flows=flows, hotlines=hotlines, agents=agents)
+    return ConfigSet(
+        directory=directory, settings=settings, flows=flows, hotlines=hotlines, agents=agents, rota=rota
+    )

@@ -37,7 +37,8 @@ async def prepare_state(state: StateLayer, config: ConfigSet, clock: Clock, inst
     """What this instance writes to Redis at start-up, and again when Redis lost it."""
     await state.shared_clock.publish(clock)  # first, so that the CLI run once agents are synced reads our clock
     log.info("clock_shared", offset_seconds=round(clock.offset, 3), city_time=clock.now().isoformat())
-    result = await state.agents.sync_agents(config.agents)  # live presence kept
+    on_call = [h.id for h in config.hotlines.values() if h.on_call]  # their duty (handovers, rota) is kept too
+    result = await state.agents.sync_agents(config.agents, on_call=on_call)  # live presence kept
     log.info("agents_synced", agents=len(config.agents), added=list(result.added), removed=list(result.removed))
     settings = config.settings
     await state.instances.heartbeat(instance_id, settings.instance.heartbeat_ttl, app=settings.ari.app)

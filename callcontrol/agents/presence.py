@@ -1,9 +1,11 @@
-"""The agents' presence use cases: login, logout, pause, unpause, status; one door for the CLI, flows and API.
+"""The agents' presence use cases: login, logout, pause, unpause, status, handover, on_duty; one door for the CLI,
+the feature codes, the agents' line and the API.
 
 Each caller says which route asked (`by`: "cli", "softphone", "agents-line", "api", "rota"...); it travels with
 the presence_changed event. Errors are `PresenceRefused` subclasses with a message fit for the agent or operator.
-Leaving service (logout, pause) is decided in one place, `_leave`, through the `LeaveGuard` seam: the "never
-nobody on call" rule and the handover (issue 9) plug in there without touching the callers.
+Leaving service (logout, pause) is decided in one place, `_leave`: the `LeaveGuard` seam first, then the state
+script, which refuses (OnCallUncovered) the last reachable holder of an on-call hotline in the same step as the
+change (docs/on-call.md); `force=True` (a supervisor's routes only) passes it and is audited as forced.
 A login on the softphone asks the `Reachability` port first: not registered, it is refused (calls would fail there
 at once); Asterisk cannot tell, it is accepted with a warning.
 """
@@ -15,47 +17,51 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+import structlog
+
 from callcontrol.agents.reachability import NoReachabilityCheck, Reachability
+from callcontrol.agents.refusals import (  # the refusals live there; import them from here
+    AgentBusy,
+    ColleagueUnreachable,
+    DeviceNotConfigured,
+    ForceRefused,
+    HandoverToSelf,
+    NothingToHandOver,
+    NotInHotline,
+    NotLoggedIn,
+    OnCallUncovered,
+    PresenceRefused,
+    SoftphoneNotRegistered,
+    UnknownAgent,
+)
 from callcontrol.state import errors as state_errors
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentState, AgentStatus, Device
 
+log = structlog.get_logger("callcontrol.agents.presence")
 
-class PresenceRefused(Exception):
-    """Base of the presence use cases' errors; str() is the sentence to show."""
-
-
-class UnknownAgent(PresenceRefused):
-    def __init__(self, agent_id: str) -> None:
-        super().__init__(f"agent {agent_id!r} is not in the agent directory")
-        self.agent_id = agent_id
+# The routes a supervisor acts through: only they may force the "never nobody on call" guard.
+SUPERVISOR_ROUTES = frozenset({"cli", "api", "supervisor"})
 
 
-class AgentBusy(PresenceRefused):
-    def __init__(self, agent_id: str, status: str, action: str) -> None:
-        super().__init__(f"agent {agent_id!r} cannot {action} while {status}")
-        self.agent_id, self.status, self.action = agent_id, status, action
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A duty handed over: `hotlines` moved from `from_agent` to `to_agent` at `at` (epoch seconds)."""
+
+    from_agent: str
+    to_agent: str
+    hotlines: tuple[str, ...]
+    at: float
 
 
-class NotLoggedIn(PresenceRefused):
-    def __init__(self, agent_id: str, status: str, action: str) -> None:
-        super().__init__(f"agent {agent_id!r} cannot {action} while {status}")
-        self.agent_id, self.status, self.action = agent_id, status, action
+@dataclass(frozen=True, slots=True)
+class DutyHolder:
+    """Who is on duty now on an on-call hotline; `relieved`: whom they took it from (None: configured or rota)."""
 
-
-class DeviceNotConfigured(PresenceRefused):
-    def __init__(self, agent_id: str, device: str) -> None:
-        super().__init__(f"agent {agent_id!r} has no {device} configured")
-        self.agent_id, self.device = agent_id, device
-
-
-class SoftphoneNotRegistered(PresenceRefused):
-    def __init__(self, agent_id: str, softphone: str) -> None:
-        super().__init__(
-            f"softphone {softphone} is not registered: start the softphone,"
-            " or log in on the mobile with --device mobile"
-        )
-        self.agent_id, self.softphone = agent_id, softphone
+    hotline: str
+    agent_id: str
+    since: float
+    relieved: str | None
 
 
 class Leaving(StrEnum):
@@ -102,6 +108,16 @@ def _translate(exc: state_errors.StateError, agent_id: str, action: str) -> Pres
             return AgentBusy(exc.agent_id or agent_id, exc.state, exc.operation)
         case state_errors.InvalidTransition():
             return NotLoggedIn(exc.agent_id or agent_id, exc.state, exc.operation)
+        case state_errors.OnCallUncovered():
+            return OnCallUncovered(exc.agent_id or agent_id, exc.hotlines, action)
+        case state_errors.HandoverRefused(code="HANDOVER_TO_SELF"):
+            return HandoverToSelf(exc.agent_id or agent_id)
+        case state_errors.HandoverRefused(code="NOTHING_TO_HAND_OVER"):
+            return NothingToHandOver(exc.agent_id or agent_id)
+        case state_errors.HandoverRefused(code="NOT_IN_HOTLINE"):
+            return NotInHotline(exc.agent_id, exc.hotlines)
+        case state_errors.HandoverRefused(code="COLLEAGUE_UNREACHABLE"):
+            return ColleagueUnreachable(exc.agent_id)
     return PresenceRefused(f"agent {agent_id!r}: cannot {action}: {exc}")
 
 
@@ -117,6 +133,7 @@ class Presence:
         reachability: Reachability | None = None,
     ) -> None:
         self._agents = state.agents
+        self._duty = state.duty
         self._clock = clock
         self._guard: LeaveGuard = leave_guard or AllowLeaving()
         self._reach: Reachability = reachability or NoReachabilityCheck()
@@ -151,11 +168,49 @@ class Presence:
         await self._agents.set_reachable(agent_id, Device.SOFTPHONE, True, now=self._clock())
         return None
 
-    async def logout(self, agent_id: str, *, by: str) -> AgentPresence:
-        return await self._leave(agent_id, Leaving.LOGOUT, by)
+    async def logout(self, agent_id: str, *, by: str, force: bool = False, actor: str = "") -> AgentPresence:
+        """-> logged out. OnCallUncovered for the last reachable member of an on-call hotline unless `force`
+        (a supervisor's route only: ForceRefused otherwise); `actor`: who asked, for the audit."""
+        return await self._leave(agent_id, Leaving.LOGOUT, by, force=force, actor=actor)
 
-    async def pause(self, agent_id: str, reason: str, *, by: str) -> AgentPresence:
-        return await self._leave(agent_id, Leaving.PAUSE, by, reason)
+    async def pause(
+        self, agent_id: str, reason: str, *, by: str, force: bool = False, actor: str = ""
+    ) -> AgentPresence:
+        """-> paused(reason); refused as logout."""
+        return await self._leave(agent_id, Leaving.PAUSE, by, reason, force=force, actor=actor)
+
+    async def handover(self, from_agent: str, to_agent: str, *, by: str, actor: str = "") -> Handover:
+        """Hand every on-call duty `from_agent` holds (that `to_agent` may serve) to `to_agent`, in one step.
+        The colleague is logged in on her mobile (or registered softphone) when she was not; her next offered
+        call first announces the relief. Refused: HandoverToSelf, UnknownAgent, NothingToHandOver,
+        NotInHotline, ColleagueUnreachable."""
+        if from_agent == to_agent:
+            raise HandoverToSelf(from_agent)
+        await self._check_colleague_softphone(to_agent)
+        try:
+            hotlines, at = await self._duty.handover(from_agent, to_agent, now=self._clock(), by=by, actor=actor)
+        except state_errors.StateError as exc:
+            raise _translate(exc, from_agent, "hand over") from exc
+        log.info("duty_handed_over", agent=from_agent, to=to_agent, hotlines=list(hotlines), by=by,
+                 actor=actor or None)
+        return Handover(from_agent, to_agent, hotlines, at)
+
+    async def _check_colleague_softphone(self, agent_id: str) -> None:
+        """A colleague without mobile, logged out: ask Asterisk whether her softphone is registered (the script
+        logs her in there only when it is marked registered)."""
+        try:
+            record = await self._agents.get_record(agent_id)
+        except state_errors.StateError as exc:
+            raise _translate(exc, agent_id, "take the duty") from exc
+        if record.softphone and not record.mobile:
+            registered = await self._reach.softphone_registered(record.softphone)
+            if registered is not None:
+                await self._agents.set_reachable(agent_id, Device.SOFTPHONE, registered, now=self._clock())
+
+    async def on_duty(self, hotline_id: str | None = None) -> list[DutyHolder]:
+        """Who is on duty now on `hotline_id` (default: every on-call hotline), by hotline then rank."""
+        rows = await self._duty.holders(hotline_id)
+        return [DutyHolder(r.hotline, r.agent_id, r.since, r.relieved) for r in rows]
 
     async def unpause(self, agent_id: str, *, by: str) -> AgentPresence:
         try:
@@ -172,15 +227,46 @@ class Presence:
         except state_errors.StateError as exc:
             raise _translate(exc, agent_id, "show status") from exc
 
-    async def _leave(self, agent_id: str, leaving: Leaving, by: str, reason: str = "") -> AgentPresence:
-        """The one place a logout or pause is decided: the guard first, then the atomic state change."""
+    async def _leave(
+        self, agent_id: str, leaving: Leaving, by: str, reason: str = "", *, force: bool, actor: str
+    ) -> AgentPresence:
+        """The one place a logout or pause is decided: the guard first, then the atomic state change (which
+        refuses the last reachable on-call member unless forced)."""
+        if force and by not in SUPERVISOR_ROUTES:
+            raise ForceRefused(by)
         await self._guard.check(agent_id, leaving, by)
         now = self._clock()
         try:
             if leaving is Leaving.LOGOUT:
-                result = await self._agents.logout(agent_id, now=now, by=by)
+                result = await self._agents.logout(agent_id, now=now, by=by, force=force, actor=actor)
             else:
-                result = await self._agents.pause(agent_id, reason, now=now, by=by)
+                result = await self._agents.pause(agent_id, reason, now=now, by=by, force=force, actor=actor)
         except state_errors.StateError as exc:
             raise _translate(exc, agent_id, leaving.value) from exc
+        log.info("presence_changed", agent=agent_id, status=result.status.value, by=by, forced=force,
+                 actor=actor or None)
         return AgentPresence.of(result)
+
+
+__all__ = [
+    "SUPERVISOR_ROUTES",
+    "AgentBusy",
+    "AgentPresence",
+    "AllowLeaving",
+    "ColleagueUnreachable",
+    "DeviceNotConfigured",
+    "DutyHolder",
+    "ForceRefused",
+    "Handover",
+    "HandoverToSelf",
+    "LeaveGuard",
+    "Leaving",
+    "NotInHotline",
+    "NotLoggedIn",
+    "NothingToHandOver",
+    "OnCallUncovered",
+    "Presence",
+    "PresenceRefused",
+    "SoftphoneNotRegistered",
+    "UnknownAgent",
+]

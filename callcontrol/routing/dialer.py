@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -78,12 +78,13 @@ class Dialer:
         *,
         leg_id: str | None = None,
         on_answered: Callable[[str], None] | None = None,
+        preface: Sequence[str] = (),
     ) -> Leg:
         """Ring one agent; returns once the leg is accepted (and still up) or has failed. Never raises ARI errors.
         `on_dialled(agent_id)` runs as soon as Asterisk accepted the originate (the phone is being called),
         `on_answered(leg_id)` when the agent's phone answered (before the whisper). Cancelled (another agent took
         the call): a leg not answered is hung up on the way out; an answered one hears "appel déjà pris" and is
-        left to `dismiss`, which hangs it up."""
+        left to `dismiss`, which hangs it up. `preface`: played before the whisper (routing/relief.py)."""
         endpoint = self.endpoint(agent, device)
         if endpoint is None:
             log.warning("agent_device_missing", agent=agent.id, device=device.value)
@@ -117,7 +118,7 @@ class Dialer:
                 answered = True
                 if on_answered is not None:
                     on_answered(leg_id)
-                accepted = await self._whisper_and_accept(call, leg_id, device, hotline)
+                accepted = await self._whisper_and_accept(call, leg_id, device, hotline, preface)
             result = LegResult.ACCEPTED if accepted else LegResult.NO_ANSWER
             return Leg(agent.id, leg_id, device, result, answered=answered)
         finally:
@@ -165,12 +166,12 @@ class Dialer:
         log.warning("agent_leg_not_gone", leg=leg_id)
 
     async def _whisper_and_accept(
-        self, call: RoutedCall, leg_id: str, device: Device, hotline: HotlineRouting
+        self, call: RoutedCall, leg_id: str, device: Device, hotline: HotlineRouting, preface: Sequence[str] = ()
     ) -> bool:
         """Softphone: the whisper names the hotline, then the bridge. Mobile: the agent must press 1, so that a
         personal voicemail answering counts as no answer and never hears (or keeps) the citizen."""
         whisper = list(hotline.whisper) or [f"callcontrol/hotline-{hotline.id}"]
-        media = whisper + (list(hotline.accept_prompt) if device is Device.MOBILE else [])
+        media = [*preface, *whisper, *(hotline.accept_prompt if device is Device.MOBILE else ())]
         try:
             playback_id = whisper_id(leg_id)
             await self._ari.play(leg_id, [media_uri(m) for m in media], playback_id=playback_id)

@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from callcontrol import numbers
 from callcontrol.state.models import Strategy
-from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues
+from callcontrol.yamlsource import ConfigError, ConfigIssue, KeyPath, YamlDoc, load_yaml, pydantic_issues
 
 HOTLINES_FILE = "hotlines.yaml"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -39,6 +40,21 @@ class CallbackSettings(BaseModel):
         return value
 
 
+class Escalation(BaseModel):
+    """Where an on-call hotline's calls go when nobody is on duty: the duty manager's mobile (through the carrier,
+    the public number as caller ID), then the flow's `unavailable` branch (its fallback message)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mobile: str
+    ring_timeout: float = Field(default=25.0, gt=0, le=120)
+
+    @field_validator("mobile")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        return numbers.e164(value, what="duty manager's mobile", example="+33612000009")
+
+
 class HotlineRouting(BaseModel):
     """Defaults suit a town hall service; every key is optional in YAML."""
 
@@ -66,6 +82,8 @@ class HotlineRouting(BaseModel):
     caller_id_softphone: CallerIdPolicy = "citizen"  # what a softphone shows: the citizen's number or the hotline
     caller_id_mobile: CallerIdPolicy = "hotline"  # a mobile shows the hotline name + public number by default
     callback: CallbackSettings | None = None  # offered to waiting citizens when set (routing/callback*.py)
+    on_call: bool = False  # a 24/7 duty (docs/on-call.md): never left with nobody reachable; linear, no schedule
+    escalation: Escalation | None = None  # on-call only: nobody on duty -> the duty manager, then `unavailable`
 
     @field_validator("code", mode="before")
     @classmethod
@@ -111,7 +129,9 @@ def read_hotline_routing(
             hotlines[hotline_id] = HotlineRouting(id=hotline_id)
             continue
         try:
-            hotlines[hotline_id] = HotlineRouting.model_validate({**(body or {}), "id": hotline_id})
+            linear = {"strategy": Strategy.LINEAR} if (body or {}).get("on_call") is True else {}
+            hotlines[hotline_id] = HotlineRouting.model_validate({**linear, **(body or {}), "id": hotline_id})
+            issues += _on_call_issues(doc, at, hotlines[hotline_id], body or {})
         except ValidationError as exc:
             issues += pydantic_issues(doc, exc, prefix=at)
             schedule = (body or {}).get("schedule")
@@ -137,4 +157,18 @@ def _duplicate_codes(doc: YamlDoc, hotlines: dict[str, HotlineRouting]) -> list[
                     f"code {hotline.code} is already the code of hotline {owner!r}: give each hotline its own code",
                 )
             )
+    return issues
+
+
+def _on_call_issues(doc: YamlDoc, at: KeyPath, hotline: HotlineRouting, body: dict[str, object]) -> list[ConfigIssue]:
+    """An on-call hotline is 24/7 (no schedule) and escalates linearly; an escalation needs on_call."""
+    if not hotline.on_call:
+        if hotline.escalation is not None:
+            return [doc.issue((*at, "escalation"), "only an on-call hotline escalates: add on_call: true")]
+        return []
+    issues = []
+    if hotline.schedule is not None:
+        issues.append(doc.issue((*at, "schedule"), "an on-call hotline answers 24/7: remove its schedule"))
+    if "strategy" in body and hotline.strategy is not Strategy.LINEAR:
+        issues.append(doc.issue((*at, "strategy"), "an on-call hotline escalates in order: use strategy: linear"))
     return issues

@@ -21,6 +21,8 @@ from callcontrol.calls.port import RoutedCall
 from callcontrol.routing.dialer import Dialer, Leg, LegResult
 from callcontrol.routing.distributor import Offer
 from callcontrol.routing.hotlines import HotlineRouting
+from callcontrol.routing.relief import Reliefs
+from callcontrol.state.duty import Relief
 from callcontrol.state.errors import CallNotWaiting, StateError
 from callcontrol.state.events import CallChanged, CallStage
 from callcontrol.state.layer import StateLayer
@@ -37,9 +39,16 @@ class SoftphoneReach(Protocol):
 
 class OfferDesk:
     def __init__(
-        self, *, state: StateLayer, dialer: Dialer, instance_id: str, reach: SoftphoneReach | None = None
+        self,
+        *,
+        state: StateLayer,
+        dialer: Dialer,
+        instance_id: str,
+        reach: SoftphoneReach | None = None,
+        reliefs: Reliefs | None = None,
     ):
         self._state = state
+        self._reliefs = reliefs  # on-call hotlines: a colleague's first call after a handover announces it
         self._dialer = dialer
         self._instance = instance_id
         self._reach = reach
@@ -78,6 +87,7 @@ class OfferDesk:
         records: dict[str, AgentRecord] = {}
         legs: dict[str, str] = {}  # agent id -> leg id, for every leg dialled
         answered: set[str] = set()  # leg ids whose phone answered
+        reliefs: dict[str, Relief] = {}  # agent id -> the handover her leg announces
         for agent_id in claim.agent_ids:
             tried.append(agent_id)
             try:
@@ -87,11 +97,21 @@ class OfferDesk:
                 log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
                 continue
             legs[agent_id] = new_leg_id(call.call_id, AGENT_LEG)
+            relief = await self._reliefs.take(agent_id) if self._reliefs and hotline.on_call else None
+            if relief is not None:
+                reliefs[agent_id] = relief
+                log.info("relief_announced", agent=agent_id, relieved=relief.relieved, since=relief.since,
+                         hotline=hotline.id)
+            preface = {"preface": self._reliefs.media(relief)} if self._reliefs and relief else {}
             ring = self._dialer.ring(
-                call, record, device, hotline, on_dialled=on_dialled, leg_id=legs[agent_id], on_answered=answered.add
+                call, record, device, hotline, on_dialled=on_dialled, leg_id=legs[agent_id], on_answered=answered.add,
+                **preface,
             )
             rings[asyncio.create_task(ring)] = agent_id
         winner, extra = await _first_accepted(rings)
+        for agent_id, relief in reliefs.items():
+            if self._reliefs and (winner is None or winner.agent_id != agent_id):
+                await self._reliefs.put_back(agent_id, relief)  # announced on the call she does take
         if winner is None:
             results = {rings[t]: t.result() for t in rings if not t.cancelled() and t.exception() is None}
             await self._no_answer(call, hotline, claim, results, records)

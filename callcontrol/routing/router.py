@@ -32,6 +32,7 @@ from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.routing.offer import OfferDesk, SoftphoneReach
 from callcontrol.routing.ports import AlwaysOpen, HotlineHours
+from callcontrol.routing.relief import Reliefs
 from callcontrol.routing.resume import Resumer
 from callcontrol.routing.waiting import WaitingRoom
 from callcontrol.state.errors import QueueFull, StateError
@@ -69,7 +70,8 @@ class HotlineRouter:
         self._instance = instance_id
         self._hours = hours or AlwaysOpen()
         self.conversations = Conversations(ari=ari, state=state, clock=clock)
-        offers = OfferDesk(state=state, dialer=dialer, instance_id=instance_id, reach=reach)
+        reliefs = Reliefs(state, clock.zone)
+        offers = OfferDesk(state=state, dialer=dialer, instance_id=instance_id, reach=reach, reliefs=reliefs)
         self.waiting = WaitingRoom(
             ari=ari,
             state=state,
@@ -152,6 +154,8 @@ class HotlineRouter:
             return await self._degrade(call, hotline.id, describe(exc))
         except StateError as exc:
             return _state_unavailable(hotline.id, exc)
+        if nobody and hotline.on_call:
+            return await self._escalate(call, hotline)
         if nobody:
             call.note("queue:unavailable", hotline=hotline.id)
             return "unavailable"
@@ -185,6 +189,23 @@ class HotlineRouter:
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline.id, position=position)
         return await self.waiting.wait(call, hotline, enqueued_at, queued_at)
+
+    async def _escalate(self, call: RoutedCall, hotline: HotlineRouting) -> str:
+        """Nobody reachable on duty on an on-call hotline (it should never happen: a registration lapsed, a forced
+        logout): said loudly, then the duty manager's mobile through the carrier as the town hall, then the
+        flow's `unavailable` branch (its fallback message)."""
+        target = hotline.escalation
+        log.error("on_call_uncovered", hotline=hotline.id, escalation=numbers.mask(target.mobile) if target else None,
+                  hint="nobody reachable on duty: hand over or log someone in")
+        if target is not None:
+            call.note("queue:escalated", hotline=hotline.id)
+            if call.answered_at is None:
+                await call.answer()
+            if await call.transfer(target.mobile, timeout=target.ring_timeout):
+                return "answered"
+            call.note("queue:escalation_no_answer", hotline=hotline.id)
+        call.note("queue:unavailable", hotline=hotline.id)
+        return "unavailable"
 
     async def _degrade(self, call: RoutedCall, hotline_id: str, error: str) -> str:
         """Redis unreachable: the degraded route at once (the call leaves us: CallEnded), else `unavailable`."""

@@ -9,9 +9,13 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import structlog
+
 from .errors import AgentNotFound
 from .models import AgentRecord, AgentState, Device, SyncResult
 from .store import Store, decode_list, decode_map
+
+log = structlog.get_logger("callcontrol.state.agents")
 
 NO_ANSWER = "no_answer"  # pause reason set by record_miss / release_no_answer
 
@@ -24,8 +28,11 @@ class Agents:
         self._keys = store.keys
 
     # -- directory ---------------------------------------------------------------------------------------------
-    async def sync_agents(self, records: Iterable[AgentRecord], *, now: float | None = None) -> SyncResult:
-        """Replace the directory with `records`; keeps the live presence of agents still configured."""
+    async def sync_agents(
+        self, records: Iterable[AgentRecord], *, now: float | None = None, on_call: Iterable[str] = ()
+    ) -> SyncResult:
+        """Replace the directory with `records`; keeps the live presence of agents still configured. The
+        `on_call` hotlines keep their live membership (who holds the duty) among the agents still configured."""
         payload = []
         seen: set[str] = set()
         for r in records:
@@ -41,7 +48,9 @@ class Agents:
                 "hotlines_json": json.dumps(dict(r.hotlines), sort_keys=True),
                 "members": [[h, p] for h, p in sorted(r.hotlines.items())],
             })
-        reply = await self._store.run("sync_agents", self._store.now(now), json.dumps(payload))
+        reply = await self._store.run(
+            "sync_agents", self._store.now(now), json.dumps(payload), json.dumps(sorted(set(on_call)))
+        )
         return SyncResult(added=tuple(reply.get("added") or ()), removed=tuple(reply.get("removed") or ()))
 
     async def get_record(self, agent_id: str) -> AgentRecord:
@@ -85,30 +94,49 @@ class Agents:
             rows = await pipe.execute()
         return [AgentState.from_hash(a, decode_map(h)) for a, h in zip(ids, rows, strict=True) if h]
 
-    async def _op(self, op: str, agent_id: str, now: float | None, arg: Any = "", by: str = "") -> dict[str, Any]:
-        # `by`: the route that asked (cli, softphone, agents-line, api, rota...), carried by presence_changed
-        return await self._store.run("presence", op, agent_id, self._store.now(now), arg, by or "system")
+    async def _op(
+        self, op: str, agent_id: str, now: float | None, arg: Any = "", by: str = "", *, force: bool = False,
+        actor: str = "",
+    ) -> dict[str, Any]:
+        # `by`: the route that asked (cli, softphone, agents-line, api, rota...), carried by presence_changed and
+        # the audit stream; `force` passes the "never nobody on call" guard (a supervisor's, audited as forced)
+        reply = await self._store.run(
+            "presence", op, agent_id, self._store.now(now), arg, by or "system", "1" if force else "0", actor
+        )
+        if uncovered := reply.get("uncovered"):  # forced, registration lost, auto-paused: say it loudly
+            log.error("on_call_uncovered", hotlines=list(uncovered), agent=agent_id, op=op, by=by or "system",
+                      forced=force, actor=actor or None, hint="its calls escalate until someone is on duty")
+        return reply
 
     def _state(self, agent_id: str, reply: dict[str, Any]) -> AgentState:
         return AgentState.from_hash(agent_id, reply["presence"])
 
     async def login(
-        self, agent_id: str, device: Device | str, *, now: float | None = None, by: str = "system"
+        self, agent_id: str, device: Device | str, *, now: float | None = None, by: str = "system", actor: str = ""
     ) -> AgentState:
         """logged_out -> available on `device` (publishes agent_available); when logged in: switch device."""
-        return self._state(agent_id, await self._op("login", agent_id, now, Device(device).value, by))
+        return self._state(agent_id, await self._op("login", agent_id, now, Device(device).value, by, actor=actor))
 
-    async def logout(self, agent_id: str, *, now: float | None = None, by: str = "system") -> AgentState:
-        """-> logged_out; refused (AgentBusy) while ringing or on a call."""
-        return self._state(agent_id, await self._op("logout", agent_id, now, "", by))
+    async def logout(
+        self, agent_id: str, *, now: float | None = None, by: str = "system", force: bool = False, actor: str = ""
+    ) -> AgentState:
+        """-> logged_out; refused (AgentBusy) while ringing or on a call, and (OnCallUncovered) for the last
+        reachable holder of an on-call hotline unless `force`."""
+        return self._state(agent_id, await self._op("logout", agent_id, now, "", by, force=force, actor=actor))
 
-    async def pause(self, agent_id: str, reason: str, *, now: float | None = None, by: str = "system") -> AgentState:
-        """available / wrap_up / paused -> paused(reason); AgentBusy while ringing or on a call."""
-        return self._state(agent_id, await self._op("pause", agent_id, now, reason, by))
+    async def pause(
+        self, agent_id: str, reason: str, *, now: float | None = None, by: str = "system", force: bool = False,
+        actor: str = "",
+    ) -> AgentState:
+        """available / wrap_up / paused -> paused(reason); AgentBusy while ringing or on a call; OnCallUncovered
+        as logout."""
+        return self._state(agent_id, await self._op("pause", agent_id, now, reason, by, force=force, actor=actor))
 
-    async def unpause(self, agent_id: str, *, now: float | None = None, by: str = "system") -> AgentState:
+    async def unpause(
+        self, agent_id: str, *, now: float | None = None, by: str = "system", actor: str = ""
+    ) -> AgentState:
         """paused -> available (misses reset, publishes agent_available); harmless when available."""
-        return self._state(agent_id, await self._op("unpause", agent_id, now, "", by))
+        return self._state(agent_id, await self._op("unpause", agent_id, now, "", by, actor=actor))
 
     async def set_wrap_up(self, agent_id: str, until: float, *, now: float | None = None) -> AgentState:
         """available / wrap_up -> wrap_up until `until` (epoch seconds)."""

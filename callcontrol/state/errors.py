@@ -62,6 +62,31 @@ class QueueFull(StateError):
         self.length = length
 
 
+class OnCallUncovered(StateError):
+    """The agent is the last reachable holder of these on-call hotlines: leaving would leave nobody on call."""
+
+    def __init__(self, agent_id: str, hotlines: tuple[str, ...], operation: str) -> None:
+        super().__init__(f"agent {agent_id!r} is the last reachable on call for {', '.join(hotlines)}")
+        self.agent_id = agent_id
+        self.hotlines = hotlines
+        self.operation = operation
+
+
+class HandoverRefused(StateError):
+    """A handover the duty script refused; `code` says why (HANDOVER_TO_SELF, NOTHING_TO_HAND_OVER,
+    NOT_IN_HOTLINE, COLLEAGUE_UNREACHABLE)."""
+
+    def __init__(self, code: str, agent_id: str, hotlines: tuple[str, ...] = ()) -> None:
+        super().__init__(f"handover refused: {code} ({agent_id})")
+        self.code = code
+        self.agent_id = agent_id
+        self.hotlines = hotlines
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
 def raise_for(reply: dict[str, Any]) -> None:
     """Raise the typed error a script reported, if any."""
     code = reply.get("error")
@@ -83,6 +108,10 @@ def raise_for(reply: dict[str, Any]) -> None:
             raise CallNotWaiting(call, reply.get("status", "?"))
         case "CALL_ALREADY_QUEUED":
             raise CallAlreadyQueued(call, reply.get("hotline", "?"), reply.get("status", "?"))
+        case "ON_CALL_UNCOVERED":
+            raise OnCallUncovered(agent, _tuple(reply.get("hotlines")), reply.get("op", "?"))
+        case "HANDOVER_TO_SELF" | "NOTHING_TO_HAND_OVER" | "NOT_IN_HOTLINE" | "COLLEAGUE_UNREACHABLE":
+            raise HandoverRefused(code, agent, _tuple(reply.get("hotlines")))
         case "QUEUE_FULL":
             raise QueueFull(reply.get("hotline", "?"), int(reply.get("length", 0)))
         case _:

@@ -91,7 +91,19 @@ class SwitchboardAsked:
     hotline: str | None = None
 
 
-StateEvent = AgentAvailable | PresenceChanged | CallChanged | SwitchboardAsked
+@dataclass(frozen=True, slots=True)
+class DutyChanged:
+    """Who holds an on-call hotline's duty changed (handover, rota shift): `agents` by rank, `relieved` whom they
+    took it from (comma-separated, may be empty), `by` the route."""
+
+    hotline: str
+    agents: tuple[str, ...]
+    relieved: str | None
+    at: float
+    by: str = "system"
+
+
+StateEvent = AgentAvailable | PresenceChanged | CallChanged | SwitchboardAsked | DutyChanged
 
 
 def _opt(value: Any) -> str | None:
@@ -110,6 +122,15 @@ def _parse(data: Mapping[str, Any]) -> StateEvent | None:
                 status=str(data.get("status", "")),
                 device=_opt(data.get("device")),
                 reason=_opt(data.get("reason")),
+                at=at,
+                by=str(data.get("by") or "system"),
+            )
+        case "duty_changed":
+            agents = data.get("agents") or []
+            return DutyChanged(
+                hotline=str(data.get("hotline", "")),
+                agents=tuple(str(a) for a in agents) if isinstance(agents, list) else (),
+                relieved=_opt(data.get("relieved")),
                 at=at,
                 by=str(data.get("by") or "system"),
             )
@@ -167,6 +188,9 @@ def encode_event(event: StateEvent) -> str:
             body = {"type": "switchboard_asked", "call": event.call_id, "action": event.action,
                     "owner": event.owner, "agent": event.agent_id or "", "hotline": event.hotline or "",
                     "at": event.at}
+        case DutyChanged():
+            body = {"type": "duty_changed", "hotline": event.hotline, "agents": list(event.agents),
+                    "relieved": event.relieved or "", "at": event.at, "by": event.by}
         case _:
             raise TypeError(f"not a state event: {event!r}")
     return json.dumps(body)
@@ -236,6 +260,7 @@ __all__ = [
     "AgentAvailable",
     "CallChanged",
     "CallStage",
+    "DutyChanged",
     "EventBus",
     "PresenceChanged",
     "Resubscribed",

@@ -12,6 +12,7 @@ from .agents import Agents
 from .callbacks import Callbacks
 from .clockshare import ClockShare
 from .closures import Closures
+from .duty import Duty
 from .events import EventBus
 from .instances import Instances
 from .journal import Journal
@@ -27,6 +28,7 @@ class StateLayer:
     instances: Instances
     journal: Journal
     closures: Closures
+    duty: Duty  # who holds the on-call hotlines, handovers, rota shifts, the audit stream
     events: EventBus  # every call and agent change, typed, on one channel
     shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
     callbacks: Callbacks  # callbacks that keep the citizen's place (queue entries owned by every instance)
@@ -48,6 +50,7 @@ class StateLayer:
             instances=Instances(store),
             journal=Journal(store, max_entries=journal_max_entries),
             closures=Closures(store),
+            duty=Duty(store),
             events=EventBus(store),
             shared_clock=ClockShare(store),
             callbacks=Callbacks(store),

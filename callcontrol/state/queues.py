@@ -12,9 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from .errors import CallNotFound, CallNotWaiting, StateError
 from .models import AgentState, Claim, NoAnswer, QueuedCall, Strategy, check_id
 from .store import Store, decode_list, decode_map
+
+log = structlog.get_logger("callcontrol.state.queues")
 
 PRIORITY_MAX = 99
 ARRIVAL_SPAN = 10**13  # > epoch milliseconds until the year 2286; max score 1e15 < 2**53 (exact in a double)
@@ -246,6 +250,9 @@ class Queues:
     ) -> NoAnswer:
         """The agent did not answer: miss counted (auto-pause at max_misses), call back at its place."""
         reply = await self._store.run("release_no_answer", call_id, agent_id, self._store.now(now), max_misses)
+        if uncovered := reply.get("uncovered"):
+            log.error("on_call_uncovered", hotlines=list(uncovered), agent=agent_id, op="auto-pause",
+                      by="auto-pause", hint="its calls escalate until someone is on duty")
         return NoAnswer(
             agent=AgentState.from_hash(agent_id, reply["presence"]),
             missed=int(reply["missed"]),

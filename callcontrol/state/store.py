@@ -32,6 +32,7 @@ SCRIPTS = (
     "callback",
     "membership",
     "pin_lock",
+    "duty",
 )
 
 
@@ -132,6 +133,28 @@ class Keys:
     @property
     def clock(self) -> str:
         return f"{self.prefix}clock"
+
+    @property
+    def oncall(self) -> str:
+        """Set of the on-call hotlines (their members zset is the live duty: handovers, rota)."""
+        return f"{self.prefix}oncall"
+
+    def duty(self, hotline: str) -> str:
+        """Hash agent -> {"since", "relieved"} of an on-call hotline's duty holders."""
+        return f"{self.prefix}hotline:{hotline}:duty"
+
+    def relief(self, agent_id: str) -> str:
+        """The handover an agent's next offered call announces (JSON; taken once)."""
+        return f"{self.prefix}agent:{agent_id}:relief"
+
+    @property
+    def audit(self) -> str:
+        """Capped stream of every presence change (who, what, route, forced, actor, when)."""
+        return f"{self.prefix}audit"
+
+    def shift(self, hotline: str, start: str) -> str:
+        """Set once by the instance applying the rota shift starting at `start` (ISO) on `hotline`."""
+        return f"{self.prefix}rota:{hotline}:{start}"
 
 
 def _text(value: Any) -> Any:

@@ -21,6 +21,12 @@ function K.callback(c) return P .. 'callback:' .. c end
 function K.callbacks() return P .. 'callbacks' end
 function K.callback_retries() return P .. 'callbacks:retry' end
 local CALLBACK_OWNER = 'callback'  -- the owner of a kept callback's queue entry: every live instance may claim it
+function K.oncall() return P .. 'oncall' end  -- set: the on-call hotlines (hotlines.yaml on_call: true)
+function K.duty(h) return P .. 'hotline:' .. h .. ':duty' end  -- hash agent -> cjson {since, relieved}
+function K.relief(a) return P .. 'agent:' .. a .. ':relief' end  -- the handover her next call announces
+function K.audit() return P .. 'audit' end  -- capped stream of presence changes
+
+local AUDIT_MAX = 10000
 
 local HANDLING_SAMPLES = 50
 
@@ -60,6 +66,52 @@ local function is_free(p, now)
   if not blank(p.reserved_by) or blank(p.device) or not device_reachable(p) then return false end
   if p.state == 'available' then return true end
   return p.state == 'wrap_up' and (tonumber(p.wrap_up_until) or 0) <= tonumber(now)
+end
+
+-- Reachable for on-call duty: logged in, not paused, on a device that answers (softphone registered, mobile
+-- not marked unreachable).
+local function duty_reachable(p)
+  if blank(p.state) or p.state == 'logged_out' or p.state == 'paused' or blank(p.device) then return false end
+  return device_reachable(p)
+end
+
+-- The on-call hotlines whose duty `a` holds now (member of the live membership), sorted.
+local function held_duties(a)
+  local held = {}
+  for _, h in ipairs(redis.call('SMEMBERS', K.oncall())) do
+    if redis.call('ZSCORE', K.members(h), a) then held[#held + 1] = h end
+  end
+  table.sort(held)
+  return held
+end
+
+-- Reachable duty holders of on-call hotline h, except `but`.
+local function reachable_holders(h, but)
+  local n = 0
+  for _, m in ipairs(redis.call('ZRANGE', K.members(h), 0, -1)) do
+    if m ~= but then
+      local q = presence(m)
+      if q and duty_reachable(q) then n = n + 1 end
+    end
+  end
+  return n
+end
+
+-- The on-call hotlines `a` would leave with nobody reachable (sorted); empty when `a` is not reachable now.
+local function would_uncover(a, p)
+  local bare = {}
+  if not duty_reachable(p) then return bare end
+  for _, h in ipairs(held_duties(a)) do
+    if reachable_holders(h, a) == 0 then bare[#bare + 1] = h end
+  end
+  return bare
+end
+
+-- One audit entry (capped stream cc:audit): who, what, by which route, forced or not, by whom, when.
+local function audit(a, what, now, by, forced, actor, detail)
+  redis.call('XADD', K.audit(), 'MAXLEN', '~', AUDIT_MAX, '*', 'agent', a, 'what', what, 'at', now,
+    'by', blank(by) and 'system' or by, 'forced', forced and '1' or '0', 'actor', actor or '', 'detail',
+    detail or '')
 end
 
 local function agent_hotline_ids(a)

@@ -1,4 +1,4 @@
--- presence(op, agent, now, arg, by): one agent's presence transitions, each a check-then-set done atomically.
+-- presence(op, agent, now, arg, by, force, actor): one agent's presence transitions, each a check-then-set done atomically.
 -- ops: login(device) logout pause(reason) unpause set_wrap_up(until) end_wrap_up record_miss(max) reset_misses
 --      set_reachable("softphone=1" / "softphone=0"): whether that device answers at all (ARI endpoint state)
 --      own_call_begin(call) own_call_end(call): an agent's own call (colleague, dial-out)
@@ -13,9 +13,22 @@
 -- set_reachable only sets `<device>_reachable`; a device becoming reachable while the agent is free on it
 -- publishes agent_available (the longest waiting citizen is offered to her at once). An unreachable device is
 -- never free (is_free), whatever the state.
+-- Never nobody on call (issue 9): logout, pause, or a move to an unreachable device of the last reachable holder
+-- of an on-call hotline is refused (ON_CALL_UNCOVERED, with the hotlines) unless `force` is "1" (a supervisor);
+-- checked here, in the same step as the change, so two instances cannot both let the last two holders go.
+-- Any change that leaves an on-call hotline with nobody reachable (forced, registration lost, auto-pause) returns
+-- `uncovered` (the hotlines) for the caller to log. Every change of state, device, pause reason or
+-- reachability is appended to the capped audit stream (cc:audit) with the route, forced or not, and the actor.
 local op, a, now, arg, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local forced, actor = ARGV[7] == '1', ARGV[8] or ''
 local p = presence(a)
 if not p then return fail('AGENT_NOT_FOUND', {agent = a}) end
+local bare = would_uncover(a, p)
+if #bare > 0 and not forced then
+  local leaves = op == 'logout' or op == 'pause'
+    or (op == 'login' and p.device ~= arg and p[arg .. '_reachable'] == '0')
+  if leaves then return fail('ON_CALL_UNCOVERED', {agent = a, op = op, hotlines = bare}) end
+end
 local key = K.presence(a)
 local busy = p.state == 'ringing' or p.state == 'on_call'
 local extra = {}
@@ -107,10 +120,19 @@ else
 end
 extra.presence = hgetall(key)
 local after = extra.presence
+if #bare > 0 and not duty_reachable(after) then extra.uncovered = bare end
 if (after.state or 'logged_out') ~= p.state or (after.device or '') ~= (p.device or '')
     or (after.pause_reason or '') ~= (p.pause_reason or '') then
   if op == 'record_miss' then by = 'auto-pause' end
   publish_presence(a, now, by)
+  if op ~= 'set_wrap_up' and op ~= 'end_wrap_up' and op ~= 'own_call_begin' and op ~= 'own_call_end' then
+    local what = after.state or 'logged_out'
+    if what == 'paused' and not blank(after.pause_reason) then what = what .. ':' .. after.pause_reason end
+    if what ~= 'logged_out' and not blank(after.device) then what = what .. '@' .. after.device end
+    audit(a, what, now, by, forced, actor, extra.uncovered and ('left uncovered: ' .. table.concat(bare, ',')) or '')
+  end
+elseif op == 'set_reachable' and extra.changed then
+  audit(a, (arg:gsub('=1$', ' reachable'):gsub('=0$', ' unreachable')), now, by, false, actor, '')
 end
 if announce then publish_available(a, now) end
 return reply(extra)

@@ -12,11 +12,18 @@ end
 local missed = redis.call('HINCRBY', key, 'missed', 1)
 local auto_paused = max > 0 and missed >= max
 clear_reservation(a)
+local uncovered = nil
 if auto_paused then
+  -- ringing counts as reachable: the holders this auto-pause leaves with nobody on call (logged by the caller)
+  local bare = would_uncover(a, p)
   redis.call('HSET', key, 'state', 'paused', 'pause_reason', 'no_answer', 'changed_at', now)
   publish_presence(a, now, 'auto-pause')
+  if #bare > 0 then uncovered = bare end
+  audit(a, 'paused:no_answer@' .. (p.device or ''), now, 'auto-pause', false, '',
+    uncovered and ('left uncovered: ' .. table.concat(bare, ',')) or '')
 else
   set_available(a, now, true)
 end
 local requeued = drop_agent_from_call(c, a, now)
-return reply({presence = hgetall(key), missed = missed, auto_paused = auto_paused, requeued = requeued})
+return reply({presence = hgetall(key), missed = missed, auto_paused = auto_paused, requeued = requeued,
+  uncovered = uncovered})

@@ -1,10 +1,15 @@
--- sync_agents(now, records_json): replace the static agent directory and hotline memberships in one step.
+-- sync_agents(now, records_json, oncall_json): replace the static agent directory and hotline memberships in one step.
 -- Guarantees: agents no longer configured lose their static data, memberships and presence (a call they were
 -- ringing for goes back to its place); agents still configured keep their live presence; new agents start
 -- logged_out; an agent logged in on a device that is no longer configured is logged out unless busy; a hotline an
 -- agent left on her own (cc:agent:{a}:out, membership.lua) stays left.
+-- On-call hotlines (oncall_json, issue 9) keep their live membership (who holds the duty: handovers, rota) among
+-- the agents still configured for them; one left with none gets every configured member (today's linear list).
 local now = ARGV[2]
 local records = cjson.decode(ARGV[3])
+local oncall = cjson.decode(ARGV[4] or '[]')
+local live = {}
+for _, h in ipairs(oncall) do live[h] = redis.call('ZRANGE', K.members(h), 0, -1) end
 local wanted = {}
 for _, r in ipairs(records) do wanted[r.id] = true end
 
@@ -42,6 +47,29 @@ for _, r in ipairs(records) do
     redis.call('HSET', K.presence(a), 'state', 'logged_out', 'device', '', 'pause_reason', '',
       'wrap_up_until', '', 'changed_at', now)
     publish_presence(a, now, 'system')
+  end
+end
+redis.call('DEL', K.oncall())
+for _, h in ipairs(oncall) do
+  redis.call('SADD', K.oncall(), h)
+  local configured = {}
+  for _, m in ipairs(redis.call('ZRANGE', K.members(h), 0, -1, 'WITHSCORES')) do configured[#configured + 1] = m end
+  local score = {}
+  for i = 1, #configured, 2 do score[configured[i]] = configured[i + 1] end
+  local kept = {}
+  for _, a in ipairs(live[h]) do
+    if score[a] then kept[#kept + 1] = a end
+  end
+  if #kept > 0 then
+    redis.call('DEL', K.members(h))
+    for _, a in ipairs(kept) do redis.call('ZADD', K.members(h), score[a], a) end
+  end
+  local duty = hgetall(K.duty(h))
+  for a, _ in pairs(duty) do
+    if not redis.call('ZSCORE', K.members(h), a) then redis.call('HDEL', K.duty(h), a) end
+  end
+  for _, a in ipairs(redis.call('ZRANGE', K.members(h), 0, -1)) do
+    if not duty[a] then redis.call('HSET', K.duty(h), a, cjson.encode({since = tonumber(now), relieved = ''})) end
   end
 end
 table.sort(added)
