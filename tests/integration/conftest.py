@@ -34,10 +34,14 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test under tests/integration/ is an integration test (-m "not integration" leaves them out)."""
+    """Every test under tests/integration/ is an integration test (-m "not integration" leaves them out). Tests
+    marked `slow` (minutes, beyond the CI budget) are skipped unless CALLCONTROL_SLOW=1 (`scripts/test --slow`)."""
+    run_slow = os.environ.get("CALLCONTROL_SLOW") == "1"
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.integration)
+        if not run_slow and item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.skip(reason="slow: run with CALLCONTROL_SLOW=1 (scripts/test --slow)"))
 
 
 # ------------------------------------------------------------------------------------------------ session

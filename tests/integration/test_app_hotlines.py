@@ -20,6 +20,7 @@ from hotline_kit import (
     latency_summary,
     leaks,
     login,
+    logins,
     overlaps,
     presence,
     waiting,
@@ -218,10 +219,8 @@ def test_given_two_instances_and_five_agents_when_fifty_citizens_call_then_no_ag
     app_b = apps.start(config_dir=apps.config(files, name="config-b"), app="callcontrol-b")
     phones = hanging_up_agents(people, trace_dir, ("1001", "1002", "1003"), answer_after=0.2, hangup_after=1.0)
     carrier = people.carrier(answer_after=0.2, hangup_after=1.0, dtmf_after_answer=[(0.2, "1")], send_audio=False)
-    for agent in ("alice", "bruno", "chloe"):
-        login(config, redis_url, agent)
-    for agent in ("damien", "emma"):
-        login(config, redis_url, agent, "mobile")
+    logins(config, redis_url, ("alice", "bruno", "chloe"))
+    logins(config, redis_url, ("damien", "emma"), "mobile")
 
     watch = ReservationWatch(redis_url)
     watch.start()

@@ -39,9 +39,22 @@ def test_given_no_app_connected_when_citizen_calls_then_fallback_route_answers_w
     assert CITIZEN[1:] not in invite.text, "the citizen's number appears somewhere in the INVITE"
 
 
-RING_SECONDS = 25  # FALLBACK_RING_SECONDS in asterisk-conf/extensions.conf
+RING_SECONDS = 8  # FALLBACK_RING_SECONDS (25 in asterisk-conf/extensions.conf), set for the test through ARI
 MAX_NO_PACKET = 1.5  # seconds without any RTP: the line went dead
 MAX_NO_SOUND = 4.0  # seconds without sound: longer than the pause of a ringback cadence (3.5 s in France)
+
+
+@pytest.fixture
+def short_fallback_ring(ari: Ari):
+    """The fallback route's ring time (the dialplan global FALLBACK_RING_SECONDS) at RING_SECONDS for this test:
+    the same route and cadence, seconds instead of 25; the configured value is put back afterwards."""
+    name = "FALLBACK_RING_SECONDS"
+    configured = ari.get("asterisk/variable", variable=name)["value"]
+    ari.post("asterisk/variable", variable=name, value=str(RING_SECONDS))
+    try:
+        yield
+    finally:
+        ari.post("asterisk/variable", variable=name, value=configured)
 
 
 @pytest.mark.parametrize(
@@ -52,7 +65,7 @@ MAX_NO_SOUND = 4.0  # seconds without sound: longer than the pause of a ringback
     ],
 )
 def test_given_no_app_and_on_call_never_answers_when_citizen_waits_then_never_silence_before_voicemail(
-    mode, people, ari
+    mode, short_fallback_ring, people, ari
 ):
     """With callcontrol down and the on-call phone not answering, the citizen hears ringback, never dead air,
     whatever the carrier signals (ringing, or only session progress without early media)."""

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from datetime import datetime
 
+import pytest
 import redis as redis_lib
 from harness import wait_until
 from hotline_kit import (
@@ -16,17 +17,19 @@ from hotline_kit import (
     citizen_crowd,
     config_files,
     dialogs,
+    hanging_up_agent,
     hanging_up_agents,
     journal,
     login,
+    logins,
     overlaps,
+    presence,
     waiting,
 )
+from instances_kit import HOTLINES, MOBILES, SOFTPHONES, EventLog, offered_twice, passed_over, three_hotlines_files
 from sipp import SipMessage
 
 HEARTBEAT_TTL = 3  # seconds (production: 15): the takeover test waits for it to expire
-
-
 
 
 def _t(stamp: str) -> float:
@@ -55,6 +58,12 @@ def callers_in_queue(redis_url: str) -> list[str]:
         client.close()
 
 
+def free(redis_url: str, agent: str) -> bool:
+    """Available and reserved for no call (a ringing or talking agent stays `available`, with `reserved_by`)."""
+    state = presence(redis_url, agent)
+    return state.get("state") == "available" and not state.get("reserved_by")
+
+
 def owners(redis_url: str) -> Counter[str]:
     client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -73,13 +82,14 @@ def test_given_ring_all_and_three_phones_answering_at_once_then_losers_hear_call
     config = apps.config(files)
     app = apps.start(config_dir=config)
     phones = hanging_up_agents(people, trace_dir, ("1001", "1002", "1003"), answer_after=0.05, hangup_after=2.5)
-    for agent in ("alice", "bruno", "chloe"):
-        login(config, redis_url, agent)
+    agents = ("alice", "bruno", "chloe")
+    logins(config, redis_url, agents)
     citizens = 4
     for i in range(citizens):
         people.citizen(f"06123456{i:02d}", hangup_after=20, send_audio=False)
         app.wait_for("call_step", step="connected", count=i + 1, timeout=10)
-        time.sleep(3.5)  # the winner talks 2.5 s, then wrap-up: everyone is free for the next ring-all
+        # the winner talks 2.5 s (longer than a loser's dismissal), then wrap-up: all free for the next ring-all
+        wait_until(lambda: all(free(redis_url, a) for a in agents), 8, "all three agents free again")
     app.wait_for("agent_leg_dismissed", count=1, timeout=5)
     losers = 0
     for phone in phones:
@@ -165,8 +175,7 @@ def test_given_two_instances_when_one_is_killed_then_the_other_takes_its_waiting
     watch.start()
     phones = hanging_up_agents(people, trace_dir, ("1001", "1002"), answer_after=0.05, hangup_after=1.0)
     try:
-        login(config, redis_url, "alice")
-        login(config, redis_url, "bruno")
+        logins(config, redis_url, ("alice", "bruno"))
         wait_until(lambda: len(journal(redis_url)) >= citizens, 50, "every citizen served", interval=0.2)
     finally:
         watch.stop()
@@ -179,51 +188,104 @@ def test_given_two_instances_when_one_is_killed_then_the_other_takes_its_waiting
     (trace_dir / "takeover-report.json").write_text(json.dumps({"taken": taken, "held": dict(held)}, indent=1))
 
 
-# 40 citizens, not the issue's 200: with three softphones a citizen takes ~1.5 s of agent time, so 200 would cost
-# ~2 min of serving on this 2-core box (the CI budget is 20 min for everything); 40 at 5/s still keep both
-# instances claiming for the same agents at once and put the kill in the middle of the burst.
-BURST = 40
+# The issue's test set (item 4): two instances, three hotlines of three strategies sharing seven agents (three
+# softphones, four mobiles), citizens arriving at 4/s, one instance killed when half of them have called. The
+# agents' capacity (~3 citizens/s: 1 s of talk, 0.3 s of wrap-up) against 4/s keeps a queue on every hotline, and
+# the citizens' patience (max_wait, and their own hang-up) is far beyond the longest wait one instance alone
+# would give them (the whole run): nobody may be lost, so any loss is the instances' fault. 60 citizens in CI
+# (~45 s); the 200 of the issue are the same test, marked slow (scripts/test --slow, docs/testing.md).
+SHARE = {"etat-civil": (3, 2), "standard": (1, 1), "urbanisme": (1, 1)}  # hotline -> (share of the calls, per s)
 
 
-def test_given_two_instances_and_a_burst_when_one_is_killed_mid_run_then_every_citizen_is_served_and_no_agent_has_two(
-    people, apps, redis_url, trace_dir
+@pytest.mark.parametrize("calls", [pytest.param(60, id="60"), pytest.param(200, id="200", marks=pytest.mark.slow)])
+def test_given_two_instances_three_hotlines_and_a_crowd_when_one_is_killed_then_all_served_first_come_first_served(
+    calls, people, apps, redis_url, trace_dir
 ):
-    """Two instances, a burst of citizens, one instance killed in the middle: every citizen is served (those of
-    the dead instance by the other), no agent ever holds two calls, no phone has two dialogs at once, and no
-    instance offers one call twice."""
-    files = config_files(whisper=["beep"], ring_timeout=4, wrap_up=0.3, max_wait=75, max_misses=0)
+    """Two instances, three hotlines (longest idle, ring all, linear) sharing agents, a crowd of citizens, one
+    instance killed mid-run: its citizens are taken over within 5 s of its heartbeat expiring, every citizen is
+    served, in arrival order within their hotline, no agent ever has two calls and no call is offered twice."""
+    patience = 40 + calls // 2  # seconds: more than the whole run takes
+    files = three_hotlines_files(
+        whisper=["beep"], ring_timeout=4, accept_timeout=3, wrap_up=0.3, max_wait=patience, max_misses=0,
+        overflow_when_nobody=False,
+    )  # fmt: skip
     env = {"CALLCONTROL_HEARTBEAT_TTL": str(HEARTBEAT_TTL)}
     config = apps.config(files)
     app_a = apps.start(config_dir=config, app="callcontrol", env=env)
     app_b = apps.start(config_dir=apps.config(files, name="config-b"), app="callcontrol-b", env=env)
-    phones = hanging_up_agents(people, trace_dir, ("1001", "1002", "1003"), answer_after=0.05, hangup_after=1.0)
-    for agent in ("alice", "bruno", "chloe"):
-        login(config, redis_url, agent)
-    watch = ReservationWatch(redis_url)
+    phones = [
+        hanging_up_agent(trace_dir, ext, answer_after=after, hangup_after=1.0)
+        for ext, after in zip(SOFTPHONES.values(), (0.05, 0.25, 0.45), strict=True)
+    ]  # they pick up one after the other: a ring-all call is mostly won before the others answer
+    for phone in phones:
+        people.processes.append(phone)
+        people.registered.append(phone.name.removeprefix("agent-"))
+    carrier = people.carrier(answer_after=0.2, hangup_after=1.0, dtmf_after_answer=[(0.2, "1")], send_audio=False)
+    logins(config, redis_url, SOFTPHONES)
+    logins(config, redis_url, MOBILES, "mobile")
+
+    watch, events = ReservationWatch(redis_url), EventLog(redis_url)
     watch.start()
-    crowd = citizen_crowd(trace_dir, BURST, rate=5, hangup_after=85)
-    people.processes.append(crowd)
+    events.start()
+    began = time.time()
+    total = sum(share for share, _rate in SHARE.values())
+    counts = {h: calls * share // total for h, (share, _rate) in SHARE.items()}
+    counts["etat-civil"] += calls - sum(counts.values())
+    crowds = [
+        citizen_crowd(trace_dir, counts[h], rate=rate, hangup_after=patience + 10, caller=HOTLINES[h][1], name=h)
+        for h, (_share, rate) in SHARE.items()
+    ]
+    people.processes.extend(crowds)
+    started = lambda: len(app_a.events("call_started")) + len(app_b.events("call_started"))  # noqa: E731
     try:
-        wait_until(lambda: app_b.events("call_step", step="queue:waiting"), 10, "callcontrol-b holds citizens")
-        time.sleep(2.0)
+        wait_until(lambda: started() >= calls // 2 and owners(redis_url)["callcontrol-b"] > 0, 60, "half called")
+        held = owners(redis_url)["callcontrol-b"]
         killed_at = time.time()
         app_b.kill()
         [taken] = app_a.wait_for("instance_taken_over", dead="callcontrol-b", timeout=HEARTBEAT_TTL + 6)
-        rc = crowd.wait(90)
+        rcs = [crowd.wait(patience + 30) for crowd in crowds]
+        wait_until(lambda: len(events.calls("connected")) >= calls, 5, "every citizen connected", interval=0.2)
     finally:
         watch.stop()
-    taken_at = datetime.fromisoformat(taken["timestamp"].replace("Z", "+00:00")).timestamp()
-    assert taken_at - (killed_at + HEARTBEAT_TTL) < 5, taken
-    assert rc == 0, crowd.describe()[-3000:]
+        events.stop()
+    elapsed = time.time() - began
+    (trace_dir / "events.json").write_text(json.dumps({"events": events.events, "scores": events.scores}))
+    taken_at = _t(taken["timestamp"].replace("Z", "+00:00"))
+    assert taken_at - (killed_at + HEARTBEAT_TTL) < 5, (taken_at - killed_at, taken)
+    assert taken["moved"] == taken["calls"] >= 1 and taken["gone"] == 0, (held, taken)
+    assert rcs == [0, 0, 0], [crowd.describe()[-2000:] for crowd, rc in zip(crowds, rcs, strict=True) if rc]
+    # Nobody lost: every citizen reached an agent, once, and nobody left the queue.
+    served = Counter(e["call"] for e in events.calls("connected"))
+    assert len(served) == calls and set(served.values()) == {1}, served.most_common(3)
+    assert not events.calls("left"), events.calls("left")[:5]
+    outcomes = Counter(e["outcome"] for e in journal(redis_url))
+    assert set(outcomes) <= {"answered"}, outcomes
+    # Never an agent with two calls: Redis' reservations and every phone's SIP trace.
     assert not watch.violations, watch.violations[:10]
     for phone in phones:
-        spans = dialogs(phone.messages())
-        assert not overlaps(spans.get("phone", [])), (phone.name, overlaps(spans["phone"]))
+        assert not overlaps(dialogs(phone.messages()).get("phone", [])), (phone.name, phone.describe()[-2000:])
+    for mobile, spans in dialogs(carrier.messages(), key=lambda m: (m.request_uri or "").split("@")[0]).items():
+        assert not overlaps(spans), (mobile, overlaps(spans))
+    assert not offered_twice(events), offered_twice(events)[:5]
     for app in (app_a, app_b):
         offered = Counter(line["call_id"] for line in app.events("call_offered"))
         assert not [c for c, n in offered.items() if n > 1], (app.app, offered.most_common(3))
-    outcomes = Counter(e["outcome"] for e in journal(redis_url))
-    assert set(outcomes) <= {"answered"}, outcomes
-    report = {"taken": taken, "outcomes": dict(outcomes), "redis_samples": watch.samples,
-              "calls_per_instance": [len(app_a.events("call_started")), len(app_b.events("call_started"))]}  # fmt: skip
-    (trace_dir / "burst-report.json").write_text(json.dumps(report, indent=1))
+    # First come, first served within each hotline. Excused: passing the dead instance's citizens between its
+    # death and their adoption (a dead instance's calls are skipped once its heartbeat expired, not waited for).
+    of_b = {line["call_id"] for line in app_b.events("call_started")}
+    window = (killed_at, taken_at + 1.0)
+    passed, unscored = passed_over(events, lambda c, at: c in of_b and window[0] <= at <= window[1])
+    assert not unscored, unscored[:5]
+    assert not passed, [str(p) for p in passed[:5]]
+    offers = {h: sum(1 for e in events.calls("offered") if e["hotline"] == h) for h in counts}
+    waits = sorted(e["wait"] for e in journal(redis_url) if e.get("wait") is not None)
+    report = {
+        "calls": counts, "elapsed_s": round(elapsed, 1), "held_by_b_at_kill": held, "taken": taken,
+        "taken_after_expiry_s": round(taken_at - killed_at - HEARTBEAT_TTL, 2), "offers": offers,
+        "calls_per_instance": [len(app_a.events("call_started")), len(app_b.events("call_started"))],
+        "journal": dict(outcomes), "wait_p50_s": waits[len(waits) // 2] if waits else None,
+        "wait_max_s": waits[-1] if waits else None, "redis_samples": watch.samples,
+        "max_calls_seen": watch.max_calls_seen, "events": len(events.events),
+    }  # fmt: skip
+    (trace_dir / "instances-report.json").write_text(json.dumps(report, indent=1))
+    print(f"instances: {report}")
