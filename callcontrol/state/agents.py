@@ -65,6 +65,11 @@ class Agents:
         rows = await self._store.redis.zrange(self._keys.members(hotline), 0, -1, withscores=True)
         return [(a.decode() if isinstance(a, bytes) else a, int(p)) for a, p in rows]
 
+    async def reachable_count(self, hotline: str) -> int:
+        """How many members could answer a call now (available, ringing, on a call or in wrap-up, on a reachable
+        device): one SCARD of the index the scripts keep, whatever the number of agents."""
+        return int(await self._store.redis.scard(self._keys.reachable(hotline)))
+
     # -- presence ----------------------------------------------------------------------------------------------
     async def get_state(self, agent_id: str) -> AgentState:
         redis = self._store.redis

@@ -63,6 +63,14 @@ class Keys:
     def handling(self, hotline: str) -> str:
         return f"{self.prefix}hotline:{hotline}:handling"
 
+    def reachable(self, hotline: str) -> str:
+        """Members who could answer now (logged in, not paused, device reachable): kept by the scripts."""
+        return f"{self.prefix}hotline:{hotline}:reachable"
+
+    def ready(self, hotline: str) -> str:
+        """Members a claim looks at (unreserved, available or in wrap-up): zset by penalty then idle_since."""
+        return f"{self.prefix}hotline:{hotline}:ready"
+
     def call(self, call_id: str) -> str:
         return f"{self.prefix}call:{call_id}"
 

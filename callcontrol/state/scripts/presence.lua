@@ -105,6 +105,7 @@ elseif op == 'reset_misses' then
 else
   return fail('BAD_OP', {op = op})
 end
+index_agent(a)
 extra.presence = hgetall(key)
 local after = extra.presence
 if (after.state or 'logged_out') ~= p.state or (after.device or '') ~= (p.device or '')

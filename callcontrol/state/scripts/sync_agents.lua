@@ -1,7 +1,8 @@
 -- sync_agents(now, records_json): replace the static agent directory and hotline memberships in one step.
 -- Guarantees: agents no longer configured lose their static data, memberships and presence (a call they were
 -- ringing for goes back to its place); agents still configured keep their live presence; new agents start
--- logged_out; an agent logged in on a device that is no longer configured is logged out unless busy.
+-- logged_out; an agent logged in on a device that is no longer configured is logged out unless busy; the
+-- hotlines' reachable / ready indexes (_lib.lua: index_agent) are rebuilt for every agent.
 local now = ARGV[2]
 local records = cjson.decode(ARGV[3])
 local wanted = {}
@@ -18,7 +19,9 @@ for _, a in ipairs(redis.call('SMEMBERS', K.agents())) do
   end
 end
 
-for _, h in ipairs(redis.call('SMEMBERS', K.hotlines())) do redis.call('DEL', K.members(h)) end
+for _, h in ipairs(redis.call('SMEMBERS', K.hotlines())) do
+  redis.call('DEL', K.members(h), K.reachable(h), K.ready(h))
+end
 redis.call('DEL', K.hotlines())
 
 local added = {}
@@ -41,6 +44,7 @@ for _, r in ipairs(records) do
       'wrap_up_until', '', 'changed_at', now)
     publish_presence(a, now, 'system')
   end
+  index_agent(a)  -- the hotline indexes rebuilt from the presence (also what heals them after an upgrade)
 end
 table.sort(added)
 table.sort(removed)
