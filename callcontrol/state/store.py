@@ -93,6 +93,11 @@ class Keys:
         return f"{self.prefix}instances"
 
     @property
+    def logged_in(self) -> str:
+        """Agents not logged out (kept by the scripts): what Redis would lose with its data."""
+        return f"{self.prefix}agents:logged_in"
+
+    @property
     def events(self) -> str:
         return f"{self.prefix}events"
 

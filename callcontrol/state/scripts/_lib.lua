@@ -19,6 +19,7 @@ function K.skip(c) return P .. 'call:' .. c .. ':skip' end
 function K.calls() return P .. 'calls' end
 function K.instance(i) return P .. 'instance:' .. i end
 function K.events() return P .. 'events' end
+function K.logged_in() return P .. 'agents:logged_in' end
 
 local HANDLING_SAMPLES = 50
 
@@ -66,6 +67,8 @@ end
 --   ready (zset):     members with no reservation, available or in a wrap-up, on a reachable device (a claim
 --                     looks only there, then checks is_free: an unexpired wrap-up is skipped); score
 --                     penalty * READY_TIER + idle_since, so ZRANGE is the longest-idle order within penalty tiers.
+--   logged_in (set, one for all hotlines): agents not logged out (what Redis would lose with its data: the
+--                     state check of upkeep.py reads these ids every second instead of every presence)
 -- index_agent(a) recomputes agent a's entries from her presence; every script that writes a presence calls it
 -- after its last write (set_available and reserve do it themselves). sync_agents rebuilds them all.
 local READY_TIER = 1e10  -- > any idle_since (epoch seconds); exact to ~0.1 ms for penalties up to ~100
@@ -80,6 +83,7 @@ local function index_agent(a)
   if not raw then return end
   local p = hgetall(K.presence(a))
   local state = blank(p.state) and 'logged_out' or p.state
+  if state == 'logged_out' then redis.call('SREM', K.logged_in(), a) else redis.call('SADD', K.logged_in(), a) end
   local reach = REACHABLE_STATES[state] == true and device_reachable(p)
   local ready = reach and blank(p.reserved_by) and not blank(p.device)
     and (state == 'available' or state == 'wrap_up')

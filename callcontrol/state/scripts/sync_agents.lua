@@ -22,6 +22,7 @@ end
 for _, h in ipairs(redis.call('SMEMBERS', K.hotlines())) do
   redis.call('DEL', K.members(h), K.reachable(h), K.ready(h))
 end
+redis.call('DEL', K.logged_in())
 redis.call('DEL', K.hotlines())
 
 local added = {}

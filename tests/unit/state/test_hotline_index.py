@@ -1,5 +1,6 @@
-"""The per-hotline indexes the Lua scripts keep (reachable members, ready members): always what a full scan of
-the members' presence would say, through every presence change, so the enqueue and the claim need no scan."""
+"""The indexes the Lua scripts keep (per hotline: reachable members, ready members; the logged-in agents): always
+what a full scan of the presences would say, through every presence change, so the enqueue, the claim and the
+state check need no scan."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ async def assert_indexes_right(state: StateLayer, *hotlines: str) -> None:
         assert set(await redis.smembers(keys.reachable(hotline))) == reachable, hotline
         assert set(await redis.zrange(keys.ready(hotline), 0, -1)) == ready, hotline
         assert await state.agents.reachable_count(hotline) == len(reachable)
+    everyone = await state.agents.states()
+    assert await state.agents.logged_in_ids() == sorted(
+        s.agent_id for s in everyone if s.status is not AgentStatus.LOGGED_OUT
+    )
 
 
 async def test_reachable_count_follows_login_pause_claim_release_and_logout(state: StateLayer, clock: Clock) -> None:
@@ -51,6 +56,7 @@ async def test_reachable_count_follows_login_pause_claim_release_and_logout(stat
     await assert_indexes_right(state, HOTLINE)  # wrap-up: reachable and in the ready index (expires lazily)
     await state.agents.logout("1001")
     assert await state.agents.reachable_count(HOTLINE) == 0
+    assert await state.agents.logged_in_ids() == ["1002"]  # paused is still logged in
     await state.agents.unpause("1002")
     assert await state.agents.reachable_count(HOTLINE) == 1
     await assert_indexes_right(state, HOTLINE)
