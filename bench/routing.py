@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 import redis  # noqa: E402
 from appproc import AppProcess, make_config  # noqa: E402
 from harness import REDIS_PORT, STATE, Ari, script  # noqa: E402
-from hotline_kit import config_files, hanging_up_agent, login, percentile  # noqa: E402
+from hotline_kit import HOTLINE, config_files, hanging_up_agent, login, percentile  # noqa: E402
 from sipp import SippProcess, parse_trace, unregister  # noqa: E402
 
 PHONES = {"alice": "1001", "bruno": "1002", "chloe": "1003"}
@@ -73,6 +74,39 @@ def asterisk_pid() -> int:
     return pid
 
 
+# ------------------------------------------------------------------------------------------------ members
+
+
+def with_members(files: dict[str, str], members: int) -> dict[str, str]:
+    """agents.yaml with the hotline grown to `members` agents: the three softphones, plus agents on a mobile only
+    (penalty 1), logged in and then paused by `pause_extras`: members who cannot take a call, the everyday
+    picture of a large city's hotline, that a per-member scan would still read for every citizen."""
+    doc = json.loads(files["agents.yaml"])
+    extra = [{"id": f"extra{i:04d}", "name": f"Extra {i}", "mobile": f"+3361{i:07d}", "hotlines": {HOTLINE: 1}}
+             for i in range(max(0, members - len(PHONES)))]
+    doc["agents"] = [a for a in doc["agents"] if a["id"] in PHONES] + extra
+    return {**files, "agents.yaml": json.dumps(doc, ensure_ascii=False)}
+
+
+def pause_extras(redis_url: str, members: int) -> None:
+    import asyncio
+
+    from redis.asyncio import Redis as AsyncRedis
+
+    sys.path.insert(0, str(REPO))
+    from callcontrol.state import StateLayer
+
+    async def go() -> None:
+        client = AsyncRedis.from_url(redis_url, decode_responses=True)
+        state = StateLayer.create(client)
+        for i in range(max(0, members - len(PHONES))):
+            await state.agents.login(f"extra{i:04d}", "mobile", by="bench")
+            await state.agents.pause(f"extra{i:04d}", "bench", by="bench")
+        await client.aclose()
+
+    asyncio.run(go())
+
+
 # ------------------------------------------------------------------------------------------------ load
 
 
@@ -80,8 +114,12 @@ def caller_number(i: int) -> str:
     return f"0611{i:06d}"
 
 
-def crowd(workdir: Path, called: str, calls: int, rate: float) -> SippProcess:
-    """`calls` citizens from one SIPp (citizen_uac.xml, silent), each with its own number (0611000000, ...)."""
+def crowd(workdir: Path, called: str, calls: int, rate: float, audio: bool) -> SippProcess:
+    """`calls` citizens from one SIPp (citizen_uac.xml), each with its own number (0611000000, ...).
+
+    `audio`: each citizen sends RTP once answered, as a real phone does. A silent citizen costs app_queue's baseline
+    ~500 ms per call that is not routing at all: Asterisk's Answer() (main/channel.c, __ast_answer) waits up to
+    500 ms for the caller's first media frame ("Didn't receive a media frame ... within 500 ms of answering")."""
     sipp = SippProcess(
         "crowd",
         workdir,
@@ -90,7 +128,7 @@ def crowd(workdir: Path, called: str, calls: int, rate: float) -> SippProcess:
         timeouts={"hangup": 120_000},  # the agent hangs up; this is only a safety net
         extra=["-m", str(calls), "-l", str(calls), "-r", str(max(1, round(rate * 10))), "-rp", "10000",
                "-aa", "-default_behaviors", "all,-bye"],
-        send_audio=False,
+        send_audio=audio,
     )  # fmt: skip
     scenario = sipp.dir / "citizen_uac.xml"
     scenario.write_text(scenario.read_text().replace("[caller]", "[field0]"))
@@ -155,7 +193,40 @@ def analyse(crowd_proc: SippProcess, phones: list[SippProcess]) -> dict[str, Any
 # ------------------------------------------------------------------------------------------------ phases
 
 
-def run_phase(name: str, workdir: Path, calls: int, rate: float, ari: Ari, redis_url: str) -> dict[str, Any]:
+def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy (the bench extra) sampling callcontrol for `seconds`, collapsed stacks in `out`; None without it."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("py-spy not installed (pip install -e '.[bench]'): no profile", file=sys.stderr)
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))),
+                             "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def hot_spots(raw: Path, top: int = 15) -> list[dict[str, Any]]:
+    """Share of samples per function of ours (inclusive: on the stack), from py-spy's collapsed stacks."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        total += int(n)
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0] + " " + frame.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1]
+            if ("callcontrol/" in frame or "redis/" in frame or "aiohttp/" in frame) and name not in seen:
+                seen.add(name)
+                counts[name] = counts.get(name, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    return [{"function": k, "share": round(v / total, 3)} for k, v in ranked] if total else []
+
+
+def run_phase(
+    name: str, workdir: Path, calls: int, rate: float, ari: Ari, redis_url: str, *, audio: bool, spy: bool,
+    members: int,
+) -> dict[str, Any]:
     workdir.mkdir(parents=True)
     redis.Redis.from_url(redis_url).flushall()
     app: AppProcess | None = None
@@ -163,18 +234,21 @@ def run_phase(name: str, workdir: Path, calls: int, rate: float, ari: Ari, redis
     try:
         phones = [hanging_up_agent(workdir, x, answer_after=ANSWER_AFTER, hangup_after=TALK) for x in PHONES.values()]
         if name == "callcontrol":
-            config = make_config(workdir / "config", config_files(**CC_HOTLINE))
+            config = make_config(workdir / "config", with_members(config_files(**CC_HOTLINE), members))
             app = AppProcess(workdir, config, redis_url, app="callcontrol").start(ari)
             for agent in PHONES:
                 login(config, redis_url, agent)
+            pause_extras(redis_url, members)
         time.sleep(0.5)  # let the logins / device states settle
         ast = asterisk_pid()
         ast_cpu0 = cpu_seconds(ast)
         app_cpu0 = cpu_seconds(app.process.pid) if app and app.process else 0.0
         began = time.monotonic()
         called = PUBLIC_NUMBER if name == "callcontrol" else BASELINE_NUMBER
-        load = crowd(workdir, called, calls, rate)
+        load = crowd(workdir, called, calls, rate, audio)
         budget = calls / rate + 60
+        spying = profile(app.process.pid, calls / rate + 3, workdir / "py-spy.txt") if spy and app and app.process \
+            else None
         exit_code = None
         while time.monotonic() - began < budget:
             exit_code = load.proc.poll() if load.proc else None
@@ -189,12 +263,20 @@ def run_phase(name: str, workdir: Path, calls: int, rate: float, ari: Ari, redis
             result["callcontrol_vmhwm_kb"] = vm_kb(app.process.pid, "VmHWM")
             result["callcontrol_errors"] = len([line for line in app.lines() if line.get("level") == "error"])
         load.stop()
+        if spying is not None:
+            spying.wait(30)
+            if (workdir / "py-spy.txt").exists():
+                result["profile"] = hot_spots(workdir / "py-spy.txt")
         result.update(analyse(load, phones))
         done = max(1, result["completed"])
         result["asterisk_cpu_ms_per_call"] = round(result["asterisk_cpu_s"] * 1000 / done, 2)
         if "callcontrol_cpu_s" in result:
             result["callcontrol_cpu_ms_per_call"] = round(result["callcontrol_cpu_s"] * 1000 / done, 2)
             result["callcontrol_vmhwm_kb_per_call"] = round(result["callcontrol_vmhwm_kb"] / done, 1)
+        if app:
+            sigterm = time.monotonic()
+            app.stop()  # SIGTERM; how long until the process is gone
+            result["callcontrol_stop_s"] = round(time.monotonic() - sigterm, 2)
         return result
     finally:
         if app:
@@ -214,6 +296,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=30, help="citizens per phase (default 30)")
     parser.add_argument("--rate", type=float, default=1.0, help="new calls per second (default 1.0)")
+    parser.add_argument("--silent", action="store_true",
+                        help="citizens send no RTP (app_queue's Answer() then waits 500 ms per call)")
+    parser.add_argument("--profile", action="store_true", help="py-spy on callcontrol during its phase")
+    parser.add_argument("--members", type=int, default=300,
+                        help="hotline members in callcontrol: 3 softphones + paused mobile-only agents")
     args = parser.parse_args()
 
     if script("stack", "status").stdout.startswith("callcontrol running"):
@@ -232,7 +319,8 @@ def main() -> int:
     phases = {}
     for name in ("baseline", "callcontrol"):
         print(f"routing bench: {name} phase, {args.calls} calls at {args.rate}/s ...", file=sys.stderr)
-        phases[name] = run_phase(name, workdir / name, args.calls, args.rate, ari, redis_url)
+        phases[name] = run_phase(name, workdir / name, args.calls, args.rate, ari, redis_url,
+                                 audio=not args.silent, spy=args.profile, members=args.members)
     base, cc = phases["baseline"], phases["callcontrol"]
     ratios = {
         **{f"routing_delay_{q}": ratio(cc["routing_delay_ms"][q], base["routing_delay_ms"][q])
@@ -245,13 +333,16 @@ def main() -> int:
         "machine": {"cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
                     "asterisk": ari.version()},
         "load": {"calls": args.calls, "rate_per_s": args.rate, "agents": 3, "answer_after_s": ANSWER_AFTER,
-                 "talk_s": TALK, "wrap_up_s": WRAP_UP},
+                 "talk_s": TALK, "wrap_up_s": WRAP_UP, "citizens_send_rtp": not args.silent,
+                 "callcontrol_members": args.members},
         "phases": phases,
         "ratios_callcontrol_over_baseline": ratios,
         "traces": str(workdir),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
+    dated = RESULTS / f"routing-{dt.datetime.now(dt.UTC).strftime('%Y-%m-%dT%H%M')}.json"
+    dated.write_text(json.dumps(report, indent=1) + "\n")
 
     rows = [
         ("routing delay p50 (ms)", base["routing_delay_ms"]["p50"], cc["routing_delay_ms"]["p50"]),
@@ -267,7 +358,10 @@ def main() -> int:
         print(f"{label:28} {b:>10} {c:>12} {'' if r is None else r:>7}")
     print(f"callcontrol peak RSS (VmHWM) {cc.get('callcontrol_vmhwm_kb', 0) / 1024:.1f} MiB "
           f"({cc.get('callcontrol_vmhwm_kb_per_call')} kB per completed call); "
-          f"callcontrol CPU {cc.get('callcontrol_cpu_ms_per_call')} ms per call")  # fmt: skip
+          f"callcontrol CPU {cc.get('callcontrol_cpu_ms_per_call')} ms per call; "
+          f"stopped {cc.get('callcontrol_stop_s')} s after SIGTERM")  # fmt: skip
+    for spot in cc.get("profile", [])[:10]:
+        print(f"  py-spy {spot['share']:>6.1%}  {spot['function']}")
     print(f"written: {RESULTS / 'latest.json'}; traces: {workdir}")
     return 0 if base["failed"] == 0 and cc["failed"] == 0 else 1
 

@@ -38,12 +38,8 @@ from callcontrol.routing.waiting import WaitingRoom
 from callcontrol.state.errors import QueueFull, StateError
 from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
-from callcontrol.state.models import AgentStatus
 
 log = structlog.get_logger("callcontrol.routing")
-
-_REACHABLE = {AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
-
 
 class HotlineRouter:
     def __init__(
@@ -223,11 +219,9 @@ class HotlineRouter:
         raise CallEnded(call.channel_id)
 
     async def _anyone_reachable(self, hotline_id: str) -> bool:
-        members = [agent for agent, _penalty in await self._state.agents.members(hotline_id)]
-        if not members:
-            return False
-        # a softphone that is not registered does not count: nobody could answer there
-        return any(s.status in _REACHABLE and s.reachable for s in await self._state.agents.states(members))
+        # One SCARD of the index the Lua scripts keep (a softphone that is not registered does not count: nobody
+        # could answer there); it used to read every member's presence, a cost growing with the agents.
+        return await self._state.agents.reachable_count(hotline_id) > 0
 
 
 def _state_unavailable(hotline_id: str, exc: Exception) -> str:

@@ -74,6 +74,15 @@ class Agents:
         rows = await self._store.redis.zrange(self._keys.members(hotline), 0, -1, withscores=True)
         return [(a.decode() if isinstance(a, bytes) else a, int(p)) for a, p in rows]
 
+    async def logged_in_ids(self) -> list[str]:
+        """Agents not logged out, sorted: one SMEMBERS of the set the scripts keep (no presence read)."""
+        return sorted(decode_list(await self._store.redis.smembers(self._keys.logged_in)))
+
+    async def reachable_count(self, hotline: str) -> int:
+        """How many members could answer a call now (available, ringing, on a call or in wrap-up, on a reachable
+        device): one SCARD of the index the scripts keep, whatever the number of agents."""
+        return int(await self._store.redis.scard(self._keys.reachable(hotline)))
+
     # -- presence ----------------------------------------------------------------------------------------------
     async def get_state(self, agent_id: str) -> AgentState:
         redis = self._store.redis

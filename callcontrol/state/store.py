@@ -76,6 +76,14 @@ class Keys:
     def handling(self, hotline: str) -> str:
         return f"{self.prefix}hotline:{hotline}:handling"
 
+    def reachable(self, hotline: str) -> str:
+        """Members who could answer now (logged in, not paused, device reachable): kept by the scripts."""
+        return f"{self.prefix}hotline:{hotline}:reachable"
+
+    def ready(self, hotline: str) -> str:
+        """Members a claim looks at (unreserved, available or in wrap-up): zset by penalty then idle_since."""
+        return f"{self.prefix}hotline:{hotline}:ready"
+
     def call(self, call_id: str) -> str:
         return f"{self.prefix}call:{call_id}"
 
@@ -114,6 +122,11 @@ class Keys:
     @property
     def instances(self) -> str:
         return f"{self.prefix}instances"
+
+    @property
+    def logged_in(self) -> str:
+        """Agents not logged out (kept by the scripts): what Redis would lose with its data."""
+        return f"{self.prefix}agents:logged_in"
 
     @property
     def events(self) -> str:

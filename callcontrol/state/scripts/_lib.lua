@@ -11,6 +11,8 @@ function K.members(h) return P .. 'hotline:' .. h .. ':members' end
 function K.waiting(h) return P .. 'hotline:' .. h .. ':waiting' end
 function K.rr(h) return P .. 'hotline:' .. h .. ':rr' end
 function K.handling(h) return P .. 'hotline:' .. h .. ':handling' end
+function K.reachable(h) return P .. 'hotline:' .. h .. ':reachable' end
+function K.ready(h) return P .. 'hotline:' .. h .. ':ready' end
 function K.call(c) return P .. 'call:' .. c end
 function K.call_agents(c) return P .. 'call:' .. c .. ':agents' end
 function K.skip(c) return P .. 'call:' .. c .. ':skip' end
@@ -27,6 +29,7 @@ function K.relief(a) return P .. 'agent:' .. a .. ':relief' end  -- the handover
 function K.audit() return P .. 'audit' end  -- capped stream of presence changes
 
 local AUDIT_MAX = 10000
+function K.logged_in() return P .. 'agents:logged_in' end
 
 local HANDLING_SAMPLES = 50
 
@@ -114,6 +117,46 @@ local function audit(a, what, now, by, forced, actor, detail)
     detail or '')
 end
 
+-- The per-hotline indexes, so that the enqueue and the claim cost the same with 20 agents or 10,000:
+--   reachable (set):  members whose state is available / ringing / on_call / wrap_up on a reachable device
+--                     (the enqueue's "is anyone there to answer" check is one SCARD)
+--   ready (zset):     members with no reservation, available or in a wrap-up, on a reachable device (a claim
+--                     looks only there, then checks is_free: an unexpired wrap-up is skipped); score
+--                     penalty * READY_TIER + idle_since, so ZRANGE is the longest-idle order within penalty tiers.
+--   logged_in (set, one for all hotlines): agents not logged out (what Redis would lose with its data: the
+--                     state check of upkeep.py reads these ids every second instead of every presence)
+-- index_agent(a) recomputes agent a's entries from her presence and her live membership; every script that writes
+-- a presence or a membership calls it after its last write (set_available and reserve do it themselves).
+-- sync_agents rebuilds them all.
+local READY_TIER = 1e10  -- > any idle_since (epoch seconds); exact to ~0.1 ms for penalties up to ~100
+local REACHABLE_STATES = {available = true, ringing = true, on_call = true, wrap_up = true}
+
+local function ready_score(penalty, idle_since)
+  return string.format('%.17g', (tonumber(penalty) or 0) * READY_TIER + (tonumber(idle_since) or 0))
+end
+
+local function index_agent(a)
+  local raw = redis.call('HGET', K.agent(a), 'hotlines')
+  if not raw then return end
+  local p = hgetall(K.presence(a))
+  local state = blank(p.state) and 'logged_out' or p.state
+  if state == 'logged_out' then redis.call('SREM', K.logged_in(), a) else redis.call('SADD', K.logged_in(), a) end
+  local reach = REACHABLE_STATES[state] == true and device_reachable(p)
+  local ready = reach and blank(p.reserved_by) and not blank(p.device)
+    and (state == 'available' or state == 'wrap_up')
+  for h, _ in pairs(cjson.decode(raw)) do
+    -- the live membership decides, not the directory: a hotline she left (*46<code>), an on-call duty she does
+    -- not hold (handover, rota) keeps her out of its indexes; the penalty is her score there
+    local penalty = redis.call('ZSCORE', K.members(h), a)
+    if reach and penalty then redis.call('SADD', K.reachable(h), a) else redis.call('SREM', K.reachable(h), a) end
+    if ready and penalty then
+      redis.call('ZADD', K.ready(h), ready_score(penalty, p.idle_since), a)
+    else
+      redis.call('ZREM', K.ready(h), a)
+    end
+  end
+end
+
 local function agent_hotline_ids(a)
   local raw = redis.call('HGET', K.agent(a), 'hotlines')
   local ids = {}
@@ -156,6 +199,7 @@ local function set_available(a, now, reset_idle)
   redis.call('HSET', K.presence(a), 'state', 'available', 'wrap_up_until', '', 'pause_reason', '',
     'changed_at', now)
   if reset_idle then redis.call('HSET', K.presence(a), 'idle_since', now) end
+  index_agent(a)
   publish_presence(a, now, 'system')
   publish_available(a, now)
 end
@@ -164,6 +208,7 @@ local function reserve(a, c, call, now)
   redis.call('HSET', K.presence(a), 'state', 'ringing', 'reserved_by', c, 'reserved_owner', call.owner,
     'reserved_hotline', call.hotline, 'wrap_up_until', '', 'changed_at', now)
   redis.call('SADD', K.call_agents(c), a)
+  index_agent(a)
   publish_presence(a, now, 'system')
 end
 

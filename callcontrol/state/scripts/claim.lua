@@ -26,24 +26,45 @@ local function bytes_gt(x, y)
   return #x > #y
 end
 
--- The hotline's free members (not in `exclude`), by penalty then id.
-local function candidates(h, now, exclude)
-  local flat = redis.call('ZRANGE', K.members(h), 0, -1, 'WITHSCORES')
-  local cands = {}
-  for i = 1, #flat, 2 do
-    local a = flat[i]
-    if not exclude[a] then
-      local p = presence(a)
-      if p and is_free(p, now) then
-        cands[#cands + 1] = {id = a, penalty = tonumber(flat[i + 1]), idle = tonumber(p.idle_since) or 0}
+-- How much of the ready index a strategy needs: the first free member (longest idle of the best penalty tier),
+-- every free member of the best tier (linear, round_robin: by id), or every free member (ring_all).
+local WANT = {longest_idle = 'first', linear = 'tier', round_robin = 'tier', ring_all = 'all'}
+local BATCH = 64
+
+-- The hotline's free members (not in `exclude`) that `want` asks for, read from the ready index (_lib.lua) in
+-- its order (penalty, then idle_since, then id): busy, paused and logged-out members are not even looked at,
+-- so the cost does not grow with them. is_free is still checked (an unexpired wrap-up is in the index).
+local function candidates(h, now, exclude, want)
+  local cands, tier, start = {}, nil, 0
+  while true do
+    local flat = redis.call('ZRANGE', K.ready(h), start, start + BATCH - 1, 'WITHSCORES')
+    if #flat == 0 then return cands end
+    for i = 1, #flat, 2 do
+      local a = flat[i]
+      local penalty = math.floor(tonumber(flat[i + 1]) / READY_TIER)
+      if tier and want ~= 'all' and penalty ~= tier then return cands end
+      if not exclude[a] then
+        local p = presence(a)
+        if p and is_free(p, now) then
+          cands[#cands + 1] = {id = a, penalty = penalty, idle = tonumber(p.idle_since) or 0}
+          tier = tier or penalty
+          if want == 'first' then return cands end
+        end
       end
     end
+    start = start + BATCH
   end
-  return cands
+end
+
+-- Members in the order the strategies read them: penalty, then id (byte order).
+local function by_penalty_then_id(x, y)
+  if x.penalty ~= y.penalty then return x.penalty < y.penalty end
+  return bytes_gt(y.id, x.id)
 end
 
 -- The agent(s) `strategy` picks among `cands` (non-empty); nil for an unknown strategy.
 local function choose(h, strategy, cands)
+  table.sort(cands, by_penalty_then_id)
   if strategy == 'ring_all' then
     local all = {}
     for i, cand in ipairs(cands) do all[i] = cand.id end
@@ -82,14 +103,6 @@ local function skipped(c, extra)
   return set
 end
 
-local function without(cands, exclude)
-  local kept = {}
-  for _, cand in ipairs(cands) do
-    if not exclude[cand.id] then kept[#kept + 1] = cand end
-  end
-  return kept
-end
-
 local function offer(c, call, agents, now, instance)
   local owner = call.owner
   if owner == CALLBACK_OWNER then call.owner = instance end  -- a callback's agents are the claimer's to ring
@@ -108,17 +121,21 @@ end
 
 if mode == 'head' then
   local h, strategy, now, instance, limit = ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
-  local free = nil  -- the free members, looked up once there is a call to give them
+  local want = WANT[strategy] or 'first'
+  local any_free = nil  -- whether any member is free at all (skips aside), looked up once a call needs it
   for _, c in ipairs(redis.call('ZRANGE', K.waiting(h), 0, limit - 1)) do
     local call = hgetall(K.call(c))
     if blank(call.status) then
       redis.call('ZREM', K.waiting(h), c)  -- dangling entry: heal
-    elseif call.owner == instance or call.owner == CALLBACK_OWNER or redis.call('EXISTS', K.instance(call.owner)) == 1 then
-      free = free or candidates(h, now, {})
-      if #free == 0 then return none('no_agent') end
-      -- A call whose every free member is skipped for it keeps waiting; the calls behind it are served.
-      local cands = without(free, skipped(c))
-      if #cands > 0 then
+    elseif call.owner == instance or call.owner == CALLBACK_OWNER
+      or redis.call('EXISTS', K.instance(call.owner)) == 1 then
+      local skip = skipped(c)
+      local cands = candidates(h, now, skip, want)
+      if #cands == 0 then
+        if any_free == nil then any_free = next(skip) ~= nil and #candidates(h, now, {}, 'first') > 0 end
+        if not any_free then return none('no_agent') end
+        -- A call whose every free member is skipped for it keeps waiting; the calls behind it are served.
+      else
         if call.owner ~= instance and call.owner ~= CALLBACK_OWNER then
           return none('not_owner', {call = c, owner = call.owner})
         end
@@ -128,7 +145,7 @@ if mode == 'head' then
       end
     end
   end
-  if free and #free > 0 then return none('all_skipped') end
+  if any_free then return none('all_skipped') end
   return none('no_call')
 elseif mode == 'call_for_agent' then
   local c, a, now, instance = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -147,7 +164,7 @@ elseif mode == 'agent_for_call' then
   local call = hgetall(K.call(c))
   if blank(call.status) then return fail('CALL_NOT_FOUND', {call = c}) end
   if call.status ~= 'waiting' then return fail('CALL_NOT_WAITING', {call = c, status = call.status}) end
-  local cands = candidates(h, now, skipped(c, cjson.decode(ARGV[7])))
+  local cands = candidates(h, now, skipped(c, cjson.decode(ARGV[7])), WANT[strategy] or 'first')
   if #cands == 0 then return none('no_agent') end
   local agents = choose(h, strategy, cands)
   if agents == nil then return fail('BAD_STRATEGY', {strategy = strategy}) end

@@ -16,6 +16,7 @@ if p.state == 'ringing' then
     redis.call('HSET', K.call(c), 'status', 'connected', 'agent', a, 'connected_at', now)
     publish_call(c, 'connected', p.reserved_hotline, a, now, nil)
   end
+  index_agent(a)
   publish_presence(a, now, 'system')
 end
 return reply({presence = hgetall(K.presence(a)), freed = freed})

@@ -78,6 +78,8 @@ if op == 'handover' then
     redis.call('HDEL', K.duty(h), from)
     publish_duty(h, holders_of(h), from)
   end
+  index_agent(from)  -- the hotline indexes follow the duty (_lib.lua)
+  index_agent(to)
   redis.call('SET', K.relief(to), cjson.encode({since = tonumber(now), relieved = from, hotlines = moving}))
   audit(from, 'handed over ' .. table.concat(moving, ','), now, by, false, actor, 'to ' .. to)
   audit(to, 'on duty ' .. table.concat(moving, ','), now, by, false, actor, 'relief of ' .. from)
@@ -117,6 +119,8 @@ elseif op == 'shift' then
     redis.call('HDEL', K.duty(h), a)
     audit(a, 'off duty ' .. h, now, by, false, actor, 'rota shift')
   end
+  for _, a in ipairs(taking) do index_agent(a) end  -- the hotline indexes follow the duty (_lib.lua)
+  for _, a in ipairs(relieved) do index_agent(a) end
   publish_duty(h, holders_of(h), relieved_by)
   return reply({applied = true, holders = holders_of(h), skipped = skipped})
 end

@@ -50,6 +50,8 @@ else
   return fail('BAD_OP', {op = op})
 end
 
+index_agent(a)  -- the hotline indexes follow the membership (_lib.lua)
+
 local now_in = {}
 for hotline, _ in pairs(configured) do
   if redis.call('ZSCORE', K.members(hotline), a) then now_in[#now_in + 1] = hotline end

@@ -118,6 +118,7 @@ elseif op == 'reset_misses' then
 else
   return fail('BAD_OP', {op = op})
 end
+index_agent(a)
 extra.presence = hgetall(key)
 local after = extra.presence
 if #bare > 0 and not duty_reachable(after) then extra.uncovered = bare end

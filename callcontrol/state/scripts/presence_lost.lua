@@ -7,6 +7,7 @@ for _, a in ipairs(agents) do
   local p = presence(a)
   if p and p.state == 'logged_out' and blank(p.pause_reason) then
     redis.call('HSET', K.presence(a), 'state', 'logged_out', 'pause_reason', 'presence_lost', 'changed_at', now)
+    index_agent(a)
     publish_presence(a, now, 'system')
     marked[#marked + 1] = a
   end

@@ -30,4 +30,5 @@ elseif p.state == 'ringing' then
   set_available(a, now, false)
   requeued = drop_agent_from_call(c, a, now)
 end
+index_agent(a)
 return reply({presence = hgetall(key), requeued = requeued})

@@ -24,6 +24,7 @@ if auto_paused then
 else
   set_available(a, now, true)
 end
+index_agent(a)
 local requeued = drop_agent_from_call(c, a, now)
 return reply({presence = hgetall(key), missed = missed, auto_paused = auto_paused, requeued = requeued,
   uncovered = uncovered})

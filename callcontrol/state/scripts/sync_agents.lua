@@ -5,6 +5,7 @@
 -- agent left on her own (cc:agent:{a}:out, membership.lua) stays left.
 -- On-call hotlines (oncall_json, issue 9) keep their live membership (who holds the duty: handovers, rota) among
 -- the agents still configured for them; one left with none gets every configured member (today's linear list).
+-- The hotlines' reachable / ready indexes (_lib.lua: index_agent) are rebuilt for every agent.
 local now = ARGV[2]
 local records = cjson.decode(ARGV[3])
 local oncall = cjson.decode(ARGV[4] or '[]')
@@ -24,7 +25,10 @@ for _, a in ipairs(redis.call('SMEMBERS', K.agents())) do
   end
 end
 
-for _, h in ipairs(redis.call('SMEMBERS', K.hotlines())) do redis.call('DEL', K.members(h)) end
+for _, h in ipairs(redis.call('SMEMBERS', K.hotlines())) do
+  redis.call('DEL', K.members(h), K.reachable(h), K.ready(h))
+end
+redis.call('DEL', K.logged_in())
 redis.call('DEL', K.hotlines())
 
 local added = {}
@@ -48,6 +52,7 @@ for _, r in ipairs(records) do
       'wrap_up_until', '', 'changed_at', now)
     publish_presence(a, now, 'system')
   end
+  index_agent(a)  -- the hotline indexes rebuilt from the presence (also what heals them after an upgrade)
 end
 redis.call('DEL', K.oncall())
 for _, h in ipairs(oncall) do
@@ -71,6 +76,9 @@ for _, h in ipairs(oncall) do
   for _, a in ipairs(redis.call('ZRANGE', K.members(h), 0, -1)) do
     if not duty[a] then redis.call('HSET', K.duty(h), a, cjson.encode({since = tonumber(now), relieved = ''})) end
   end
+end
+if #oncall > 0 then  -- the on-call memberships were trimmed to the duty holders above: the indexes follow
+  for _, r in ipairs(records) do index_agent(r.id) end
 end
 table.sort(added)
 table.sort(removed)

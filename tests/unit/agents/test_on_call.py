@@ -142,3 +142,17 @@ async def test_a_colleague_already_free_is_announced_available_for_her_new_duty(
         events.append(parse_event(msg["data"]))
     await pubsub.aclose()
     assert any(isinstance(e, AgentAvailable) and e.agent_id == "emma" for e in events), events
+
+
+async def test_after_a_handover_only_the_new_holder_is_claimed_for_the_on_call_hotline(
+    presence: Presence, state: StateLayer
+) -> None:
+    """The claim reads the hotline indexes: the one who handed over is never offered an on-call call again."""
+    await presence.login("damien", Device.MOBILE, by="agents-line")
+    await state.duty.handover("emma", "damien", now=T0)
+    await state.duty.handover("paul", "damien", now=T0)
+    await presence.handover("damien", "emma", by="agents-line")
+    assert await state.agents.reachable_count(ONCALL) == 1
+    await state.queues.enqueue("c1", ONCALL, owner="i1")
+    claim = await state.queues.claim(ONCALL, "linear", instance="i1")
+    assert claim is not None and claim.agent_ids == ("emma",)

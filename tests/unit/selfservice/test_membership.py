@@ -28,6 +28,10 @@ async def test_an_agent_out_of_one_hotline_is_not_offered_its_calls_and_a_sync_k
     await state.agents.login("alice", Device.SOFTPHONE, now=T0)
     change = await membership.leave("alice", "urbanisme", by="softphone")
     assert change.hotlines == ("etat-civil",) and change.changed
+    assert await state.agents.reachable_count("urbanisme") == 0  # the index the claim reads follows her out
+    await state.queues.enqueue("c1", "urbanisme", owner="i1")
+    assert await state.queues.claim("urbanisme", "longest_idle", instance="i1") is None
+    await state.queues.leave("c1")
     assert await members(state, "urbanisme") == []
     assert "alice" in await members(state, "etat-civil")
     await state.agents.sync_agents(AGENTS)
