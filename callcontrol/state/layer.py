@@ -16,6 +16,7 @@ from .instances import Instances
 from .journal import Journal
 from .queues import Queues
 from .store import Store
+from .tickets import Tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class StateLayer:
     closures: Closures
     events: EventBus  # every call and agent change, typed, on one channel
     shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
+    tickets: Tickets  # follow-up tickets: voicemails, late or failed callbacks
 
     @classmethod
     def create(
@@ -48,4 +50,5 @@ class StateLayer:
             closures=Closures(store),
             events=EventBus(store),
             shared_clock=ClockShare(store),
+            tickets=Tickets(store),
         )
