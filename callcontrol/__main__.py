@@ -1,4 +1,4 @@
-"""`callcontrol` command line: run, check-config, agent, closed."""
+"""`callcontrol` command line: run, check-config, agent, closed; journal, tickets, stats, report (cli/followup.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcontrol import logs
+from callcontrol.cli import followup as followup_cli
 from callcontrol.clock import Clock
 from callcontrol.config import pjsip_conf_path, read_secrets_file
 from callcontrol.configset import ConfigSet, load_config_set
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     closed.add_argument("--scope", default="all", help='"all" (default) or a schedule/hotline id')
     closed.add_argument("--sound", help="message played instead of the usual closed message")
     closed.add_argument("--minutes", type=float, help="switch off by itself after this many minutes")
+    followup_cli.add_commands(sub)
     return parser
 
 
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         return _with_redis(config, lambda: agent_command(config, args))
     if args.command == "closed":
         return _with_redis(config, lambda: closed_command(config, args))
+    if args.command in followup_cli.COMMANDS:
+        return _with_redis(config, lambda: followup_cli.run(config, args, _state))
     asked = None
     if ask_asterisk_first:
         asked = asyncio.run(ask_asterisk(config.settings.ari))

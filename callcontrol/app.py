@@ -13,6 +13,7 @@ import aiohttp
 import structlog
 from redis.exceptions import RedisError
 
+from callcontrol import numbers
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.dispatcher import CallDispatcher, CallEndHook, CallHandler, DispatcherSettings
@@ -23,6 +24,8 @@ from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
+from callcontrol.followup.recorder import FollowUp
+from callcontrol.followup.retention import keep_retention
 from callcontrol.routing.agent_calls import INTERNAL, AgentCalls
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.dialer import Dialer
@@ -98,9 +101,12 @@ def agent_calls(config: ConfigSet, ari: AriClient, state: StateLayer, identity: 
     return AgentCalls(ari=ari, state=state, identity=identity, policy=policy, ring_timeout=ring_timeout)
 
 
-def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> CallEndHook:
-    """Each finished call's journal line (calls/outcome.py decides what it holds). An adopted call keeps the start
-    its first instance gave it (routing/resume.py restores it): its duration covers the whole call."""
+def journal_hook(
+    state: StateLayer, salt: str, region: str, clock: Clock, followup: FollowUp | None = None, min_message: float = 1.5
+) -> CallEndHook:
+    """Each finished call's journal line (calls/outcome.py decides what it holds), handed to the follow-up
+    (journal, figures, voicemail ticket; followup/recorder.py). An adopted call keeps the start its first instance
+    gave it (routing/resume.py restores it): its duration covers the whole call."""
 
     async def on_call_end(call: CallSession, duration: float) -> None:
         assert call.outcome is not None  # decided by the dispatcher before the hook runs
@@ -118,7 +124,11 @@ def journal_hook(state: StateLayer, salt: str, region: str, clock: Clock) -> Cal
             facts=call.facts,
         )
         try:
-            await state.journal.append(journal_entry(finished, salt=salt, region=region))
+            entry = journal_entry(finished, salt=salt, region=region, min_message=min_message)
+            if followup is None:
+                await state.journal.append(entry)
+            else:  # the full number reaches only a voicemail's ticket (for calling back), never the journal
+                await followup.call_ended(entry, number=numbers.normalise(call.caller_raw, region))
         except Exception as exc:  # Redis away: the call is over anyway; the log line keeps the facts
             log.warning("journal_write_failed", error=str(exc) or type(exc).__name__)
 
@@ -141,6 +151,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
+        followup = FollowUp(state, settings.followup, clock.zone, clock.time)
         health = RedisHealth()  # one view of Redis for routing, the "closed now" switch and the state loops
         closures = ClosuresAdapter(state, health)
         distributor = Distributor(state, config.hotlines, instance_id)
@@ -154,7 +165,10 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 number_salt=settings.logging.number_salt,
                 identity=identity,
             ),
-            on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country, clock),
+            on_call_end=journal_hook(
+                state, settings.logging.number_salt, settings.city.country, clock, followup,
+                settings.followup.voicemail_min_seconds,
+            ),
             unserved=unserved_handler(),
         )
         router = HotlineRouter(
@@ -210,6 +224,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(heartbeat(state, instance_id, settings.ari.app, heartbeat_ttl, health)),
                     tg.create_task(takeover.run()),
                     tg.create_task(follow_master(redis)),
+                    tg.create_task(keep_retention(state, settings.followup, clock.time)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),

@@ -12,6 +12,7 @@ from .agents import Agents
 from .clockshare import ClockShare
 from .closures import Closures
 from .events import EventBus
+from .figures import Figures
 from .instances import Instances
 from .journal import Journal
 from .queues import Queues
@@ -30,6 +31,7 @@ class StateLayer:
     events: EventBus  # every call and agent change, typed, on one channel
     shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
     tickets: Tickets  # follow-up tickets: voicemails, late or failed callbacks
+    figures: Figures  # service figures per hotline, day and hour (counted as calls end)
 
     @classmethod
     def create(
@@ -51,4 +53,5 @@ class StateLayer:
             events=EventBus(store),
             shared_clock=ClockShare(store),
             tickets=Tickets(store),
+            figures=Figures(store),
         )
