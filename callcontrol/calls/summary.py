@@ -107,12 +107,16 @@ def summarise(
             voicemail = {"name": detail.get("name"), "duration": detail.get("duration")}
             if detail.get("hotline"):
                 voicemail["hotline"] = detail["hotline"]
+        if step == "record:again" and voicemail and voicemail.get("name") == detail.get("name"):
+            voicemail = None  # recorded again: the next take is the message
         if step in _CALLBACK:
             callback = _CALLBACK[step]
     if entered is not None and left is None:  # still queued when the call ended: the citizen left
         left = duration
     queued = round(left - entered, 3) if entered is not None and left is not None else None
     talk = round(duration - connected_at, 3) if connected_at is not None else None
+    if hotline is None and voicemail and voicemail.get("hotline"):
+        hotline = voicemail["hotline"]
     result = _result(kind, outcome, steps, answered_by or agent, last_queue_end, voicemail, callback, entered)
     return Summary(
         result=result, hotline=hotline, queue_entered=entered, queue_left=left,

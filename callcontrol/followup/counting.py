@@ -1,9 +1,9 @@
 """What one finished call adds to its hotline's figures (a pure mapping from its journal line).
 
 Definitions (docs/followup.md): a call is *offered* to a hotline when it reached it while it was open (queued,
-or turned away because it was full or nobody was there); it *needs an agent* unless it was a short abandon
-(hung up within `short_abandon` seconds: a misdial). The *taux de décroché* (Services Publics+) is
-handled / needing an agent, where handled = answered by an agent or called back.
+or turned away because it was full or nobody was there; a message left straight away is not); it *needs an
+agent* unless it was a short abandon (hung up within `short_abandon` seconds: a misdial). The *taux de
+décroché* (Services Publics+) is handled / needing an agent, where handled = answered by an agent or called back.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def counts_of(entry: Mapping[str, Any], settings: FollowUpSettings) -> Counts:
     maxima: dict[str, float] = {}
     wait = entry.get("queue_wait")
     hotline = entry.get("hotline")
-    if hotline and result not in ("closed", "fallback"):
+    reached = entry.get("queue_entered") is not None or entry.get("queue_result") in ("full", "unavailable")
+    if hotline and reached and result not in ("closed", "fallback"):
         counts["offered"] = 1
         short = result == "abandoned" and wait is not None and wait < settings.short_abandon
         if short:
