@@ -33,8 +33,8 @@ def render(report: DayReport) -> str:
     )
     cards = [
         ("Taux de décroché", percent(t.pickup_rate), "appels pris en charge / appels ayant besoin d'un agent"),
-        (f"Répondus en {level} s", percent(t.service_level(level)), "part des appels décrochés en moins de "
-         f"{level} secondes"),
+        (f"Répondus en {level} s", percent(t.service_level(level)), "part des appels ayant besoin d'un agent, "
+         f"décrochés en moins de {level} secondes"),
         ("Attente moyenne", seconds(t.avg_wait), f"la plus longue : {seconds(t.max_wait)}"),
         ("Abandons", str(t.abandoned), f"l'usager a raccroché en attente ({t.short_abandoned} très courts non "
          "comptés)"),
@@ -57,8 +57,9 @@ h1 {{ font-size: 16pt; margin: 0 0 2mm; }} h2 {{ font-size: 12pt; margin: 5mm 0 
 .cards {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 3mm; }}
 .card {{ border: 1px solid #ccc; border-radius: 2mm; padding: 2mm 3mm; }}
 .k {{ font-size: 9pt; color: #555; }} .v {{ font-size: 18pt; font-weight: 600; }} .n {{ font-size: 8pt; color: #666; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 9.5pt; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 1mm 2mm; text-align: right; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 8.5pt; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 1mm 1mm; text-align: right; }}
+th {{ font-weight: 600; vertical-align: bottom; }}
 th:first-child, td:first-child {{ text-align: left; }}
 .foot {{ font-size: 8pt; color: #666; margin-top: 4mm; }}
 </style></head><body>
@@ -69,8 +70,8 @@ th:first-child, td:first-child {{ text-align: left; }}
 {chart(report.by_hour, level)}
 <h2>Par service</h2>
 <table><thead><tr><th>Service</th><th>Appels</th><th>Décrochés</th><th>Taux de décroché</th>
-<th>Répondus en {level} s</th><th>Attente moy.</th><th>Abandons</th><th>Messages</th><th>Rappels faits</th>
-<th>Rappelants (7 j)</th></tr></thead><tbody>{rows}</tbody></table>
+<th>En {level} s</th><th>Attente moy.</th><th>Abandons</th><th>Messages</th><th>Rappels faits</th>
+<th>Rappelants 7 j</th></tr></thead><tbody>{rows}</tbody></table>
 <p class="foot">Taux de décroché (référentiel Services Publics+) : appels pris en charge par un agent (décrochés ou
 rappelés) divisés par les appels qui avaient besoin d'un agent ; les appels raccrochés en moins de quelques
 secondes (erreurs de numéro) et ceux reçus service fermé n'en ont pas besoin. Rappelants : usagers ayant déjà
