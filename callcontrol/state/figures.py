@@ -88,6 +88,6 @@ class Figures:
         """Forget the callers' hashes last seen before `before`; returns how many went."""
         redis = self._store.redis
         total = 0
-        for key in decode_list(await redis.keys(f"{self._prefix}seen:*")):
+        async for key in redis.scan_iter(match=f"{self._prefix}seen:*"):
             total += int(await redis.zremrangebyscore(key, "-inf", f"({before!r}"))
         return total

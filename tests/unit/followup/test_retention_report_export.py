@@ -59,3 +59,26 @@ async def test_the_report_is_one_self_contained_page_with_an_hourly_chart(
     assert "2 décembre 2026" in page and "Taux de décroché" in page and "50 %" in page
     assert page.count("<svg") == 1 and "11 h" in page and "<polyline" in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+
+
+async def test_the_app_keeps_the_retention_on_its_own_clock(state: StateLayer, clock) -> None:
+    """The app's retention loop purges on the clock it is given (the city clock): no one has to run a batch."""
+    import asyncio
+    import contextlib
+
+    from callcontrol.followup.retention import keep_retention
+
+    settings = FollowUpSettings(retention_days=1)
+    await state.journal.append({"call_id": "old", "caller": "06 •• •• •• 78"}, now=T0 - 2 * 86400)
+    await state.journal.append({"call_id": "new"}, now=T0)
+    task = asyncio.create_task(keep_retention(state, settings, clock, every=0.01))
+    try:
+        for _ in range(100):
+            if [e.data["call_id"] for e in await state.journal.recent(5)] == ["new"]:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert [e.data["call_id"] for e in await state.journal.recent(5)] == ["new"]
