@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import fakeredis
@@ -12,6 +13,7 @@ from callcontrol.followup.recorder import FollowUp
 from callcontrol.state import StateLayer
 
 PARIS = ZoneInfo("Europe/Paris")
+REPO_CONFIG = Path(__file__).resolve().parents[3] / "config"
 T0 = 1_796_205_600.0  # 2026-12-02 11:00:00 Europe/Paris
 
 
