@@ -32,7 +32,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def state(clock: Clock) -> StateLayer:
-    return StateLayer.create(fakeredis.FakeAsyncRedis(decode_responses=True), clock=clock)
+    """A Redis of this test's own (fakeredis clients share one server unless told otherwise)."""
+    redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    return StateLayer.create(redis, clock=clock)
 
 
 @pytest.fixture
