@@ -224,7 +224,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(heartbeat(state, instance_id, settings.ari.app, heartbeat_ttl, health)),
                     tg.create_task(takeover.run()),
                     tg.create_task(follow_master(redis)),
-                    tg.create_task(keep_retention(state, settings.followup, clock.time)),
+                    tg.create_task(keep_retention(state, settings.followup, clock.time, recordings=ari)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),

@@ -17,16 +17,23 @@ from .conftest import PARIS, T0
 
 
 async def test_a_shortened_retention_deletes_older_calls_and_tickets(state: StateLayer, clock) -> None:
-    """With a 2-day retention, a call and its voicemail ticket of 3 days ago are gone (caller, hash, number),
-    today's stay; the figures (no personal data) stay."""
+    """With a 2-day retention, a call and its voicemail ticket of 3 days ago are gone (caller, hash, number, the
+    recording in Asterisk), today's stay; the figures (no personal data) stay."""
     settings = FollowUpSettings(retention_days=2)
     followup = FollowUp(state, settings, PARIS, clock)
     clock.t = T0
     await followup.call_ended(voicemail("old", T0, seconds=6.0), number="+33611111111")
     clock.t = T0 + 3 * 86400
     await followup.call_ended(answered("new", clock.t, wait=5, talk=10))
-    purged = await purge(state, settings, clock.t)
-    assert (purged.journal, purged.tickets) == (1, 1)
+    deleted: list[str] = []
+
+    class Recordings:
+        async def delete_stored_recording(self, name: str) -> None:
+            deleted.append(name)
+
+    purged = await purge(state, settings, clock.t, Recordings())
+    assert (purged.journal, purged.tickets, purged.recordings) == (1, 1, 1)
+    assert deleted == ["callcontrol-old-abc"]  # the message's audio in Asterisk goes too
     assert [e.data["call_id"] for e in await state.journal.recent(10)] == ["new"]
     assert await state.tickets.list() == []
     redis = state.store.redis
