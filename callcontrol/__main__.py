@@ -1,4 +1,5 @@
-"""`callcontrol` command line: run, check-config, agent, closed, hotlines, agents, calls, call."""
+"""`callcontrol` command line: run, check-config, agent, closed, hotlines, agents, calls, call; journal, tickets,
+stats, report (cli/followup.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcontrol import logs
+from callcontrol.cli import followup as followup_cli
 from callcontrol.cli import switchboard as switchboard_cli
 from callcontrol.cli.duty import DUTY_ACTIONS, actor, duty_command
 from callcontrol.cli.duty import add_arguments as add_duty_arguments
@@ -60,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     closed.add_argument("--sound", help="message played instead of the usual closed message")
     closed.add_argument("--minutes", type=float, help="switch off by itself after this many minutes")
     switchboard_cli.add_parsers(sub)
+    followup_cli.add_commands(sub)
     return parser
 
 
@@ -201,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         return _with_redis(config, lambda: closed_command(config, args))
     if args.command in switchboard_cli.COMMANDS:
         return _with_redis(config, lambda: switchboard_command(config, args))
+    if args.command in followup_cli.COMMANDS:
+        return _with_redis(config, lambda: followup_cli.run(config, args, _state))
     asked = None
     if ask_asterisk_first:
         asked = asyncio.run(ask_asterisk(config.settings.ari))

@@ -14,6 +14,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
+from callcontrol import numbers
 from callcontrol.agents.presence import Presence
 from callcontrol.agents.rota_keeper import RotaKeeper
 from callcontrol.ari.client import AriClient
@@ -26,6 +27,8 @@ from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.hours import ScheduleHours
 from callcontrol.flows.runner import FlowRunner
+from callcontrol.followup.recorder import FollowUp
+from callcontrol.followup.retention import keep_retention
 from callcontrol.metrics import Metrics
 from callcontrol.routing.agent_calls import INTERNAL, AgentCalls, softphone_of
 from callcontrol.routing.callback import CALLBACK_KIND, CallbackDesk
@@ -166,10 +169,17 @@ def self_service(config: ConfigSet, state: StateLayer, presence: Presence) -> tu
 
 
 def journal_hook(
-    state: StateLayer, salt: str, region: str, clock: Clock, metrics: Metrics | None = None
+    state: StateLayer,
+    salt: str,
+    region: str,
+    clock: Clock,
+    followup: FollowUp | None = None,
+    min_message: float = 1.5,
+    metrics: Metrics | None = None,
 ) -> CallEndHook:
-    """Each finished call's journal line (calls/outcome.py decides what it holds). An adopted call keeps the start
-    its first instance gave it (routing/resume.py restores it): its duration covers the whole call."""
+    """Each finished call's journal line (calls/outcome.py decides what it holds), handed to the follow-up
+    (journal, figures, voicemail ticket; followup/recorder.py). An adopted call keeps the start its first instance
+    gave it (routing/resume.py restores it): its duration covers the whole call."""
 
     async def on_call_end(call: CallSession, duration: float) -> None:
         assert call.outcome is not None  # decided by the dispatcher before the hook runs
@@ -187,7 +197,11 @@ def journal_hook(
             facts=call.facts,
         )
         try:
-            await state.journal.append(journal_entry(finished, salt=salt, region=region))
+            entry = journal_entry(finished, salt=salt, region=region, min_message=min_message)
+            if followup is None:
+                await state.journal.append(entry)
+            else:  # the full number reaches only a voicemail's ticket (for calling back), never the journal
+                await followup.call_ended(entry, number=numbers.normalise(call.caller_raw, region))
         except Exception as exc:  # Redis away: the call is over anyway; the log line keeps the facts
             log.warning("journal_write_failed", error=str(exc) or type(exc).__name__)
         if metrics is not None:
@@ -223,6 +237,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
+        followup = FollowUp(state, settings.followup, clock.zone, clock.time)
         # one view of Redis for routing, the "closed now" switch and the state loops
         health = RedisHealth(on_failure=metrics.redis_failed)
         closures = ClosuresAdapter(state, health)
@@ -237,7 +252,10 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 number_salt=settings.logging.number_salt,
                 identity=identity,
             ),
-            on_call_end=journal_hook(state, settings.logging.number_salt, settings.city.country, clock, metrics),
+            on_call_end=journal_hook(
+                state, settings.logging.number_salt, settings.city.country, clock, followup,
+                settings.followup.voicemail_min_seconds, metrics,
+            ),
             unserved=unserved_handler(),
         )
         hours = ScheduleHours(config.flows.schedules, closures, clock.now)
@@ -262,7 +280,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         )
         # Kept callbacks (routing/callback.py): claimed by any instance, the agent first, then the citizen.
         # state/tickets.py and followup/recorder.py (issue 11's follow-up) once merged: tickets, and recorder=FollowUp
-        ends = CallbackEnds(getattr(state, "tickets", None), clock=clock.time)
+        ends = CallbackEnds(state.tickets, followup, clock=clock.time)  # tickets when late / failed, figures
         callback_hotlines = [h for h, routing in config.hotlines.items() if routing.callback is not None]
         callbacks = CallbackDesk(
             ari=ari, state=state, dialer=dialer, identity=identity, hotlines=config.hotlines,
@@ -327,6 +345,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(heartbeat(state, instance_id, settings.ari.app, heartbeat_ttl, health)),
                     tg.create_task(takeover.run()),
                     tg.create_task(follow_master(redis)),
+                    tg.create_task(keep_retention(state, settings.followup, clock.time, recordings=ari)),
                     tg.create_task(distributor.run()),
                     tg.create_task(distributor.sweep_forever()),
                     tg.create_task(callback_upkeep.run()),

@@ -240,6 +240,16 @@ class SelfServiceSettings(_Section):
         return value
 
 
+class FollowUpSettings(_Section):
+    """The journal's retention and how the service figures count (docs/followup.md)."""
+
+    retention_days: float = Field(default=90, gt=0)  # journal entries and tickets older than this are deleted
+    service_levels: tuple[int, ...] = (20, 30)  # "answered within N s" figures
+    short_abandon: float = Field(default=5.0, ge=0)  # abandons sooner than this are not counted (misdials)
+    repeat_days: float = Field(default=7, gt=0)  # a caller calling a hotline again within this is a repeat caller
+    voicemail_min_seconds: float = Field(default=1.5, ge=0)  # a shorter message (empty, a breath) is no ticket
+
+
 class Settings(_Section):
     city: CitySettings
     ari: AriSettings = AriSettings()
@@ -251,6 +261,7 @@ class Settings(_Section):
     instance: InstanceSettings = InstanceSettings()
     dial_out: DialOutSettings = DialOutSettings()
     self_service: SelfServiceSettings = SelfServiceSettings()
+    followup: FollowUpSettings = FollowUpSettings()
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:

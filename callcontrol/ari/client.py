@@ -16,6 +16,7 @@ from callcontrol.ari.errors import (
     ChannelGone,
     NotInStasis,
     PlaybackGone,
+    RecordingGone,
     ResourceGone,
 )
 from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording
@@ -24,6 +25,7 @@ _GONE_BY_RESOURCE: dict[str, type[ResourceGone]] = {
     "channels": ChannelGone,
     "bridges": BridgeGone,
     "playbacks": PlaybackGone,
+    "recordings": RecordingGone,
 }
 
 
@@ -245,6 +247,17 @@ class AriClient:
 
     async def delete_stored_recording(self, name: str) -> None:
         await self.request("DELETE", f"/recordings/stored/{name}")
+
+    async def stored_recording_file(self, name: str) -> bytes:
+        """The stored recording's file (its format's bytes, e.g. WAV): Asterisk may be on another host."""
+        path = f"/recordings/stored/{name}/file"
+        try:
+            async with self._session.get(self._base + path, headers=self._headers, timeout=self._timeout) as response:
+                if response.status < 300:
+                    return await response.read()
+                raise _error(response.status, _message(await response.text()), "GET", path)
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", "GET", path) from exc
 
 
 def _query_value(value: Any) -> str:

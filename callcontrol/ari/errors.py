@@ -36,6 +36,11 @@ class PlaybackGone(ResourceGone):
     """404 on a playback (it already finished)."""
 
 
+class RecordingGone(ResourceGone, LookupError):
+    """404 on a stored recording (deleted, or never written). A LookupError too: callers outside `ari` (the
+    voicemail audio use case) catch it without importing ARI."""
+
+
 class NotInStasis(AriError):
     """409: the channel exists but is not (or no longer) in our Stasis application."""
 

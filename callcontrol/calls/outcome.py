@@ -14,6 +14,7 @@ from typing import Any
 
 from callcontrol import numbers
 from callcontrol.calls.port import PathStep
+from callcontrol.calls.summary import summarise
 
 
 class Ending(StrEnum):
@@ -82,8 +83,14 @@ class FinishedCall:
     facts: CallFacts
 
 
-def journal_entry(call: FinishedCall, *, salt: str, region: str) -> dict[str, Any]:
-    """The journal's line for a finished call: path, wait, agent, outcome; the citizen only masked and hashed."""
+def journal_entry(call: FinishedCall, *, salt: str, region: str, min_message: float = 1.5) -> dict[str, Any]:
+    """The journal's line for a finished call: path, wait, agent, outcome; the citizen only masked and hashed.
+    The follow-up fields (calls/summary.py: result, queue entry and exit, agents offered, talk time, voicemail)
+    are read from the path."""
+    summary = summarise(
+        call.path, started_at=call.started_at, duration=call.duration, outcome=call.outcome.value, kind=call.kind,
+        agent=call.facts.agent, min_message=min_message,
+    )
     return {
         "call_id": call.call_id,
         "kind": call.kind,
@@ -97,6 +104,8 @@ def journal_entry(call: FinishedCall, *, salt: str, region: str) -> dict[str, An
         # recording name...): what happened, in order, for the follow-up and the statistics.
         "path": [{"at": round(step.at - call.started_at, 3), "step": step.step, **step.detail} for step in call.path],
         **{k: v for k, v in asdict(call.facts).items() if v is not None and k != "waiting"},
+        **({"hotline": summary.hotline} if summary.hotline and not call.facts.hotline else {}),
+        **summary.fields(),
     }
 
 

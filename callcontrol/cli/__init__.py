@@ -1,1 +1,1 @@
-"""Command-line topics of their own (registered from callcontrol/__main__.py)."""
+"""Commands of the `callcontrol` command line, one module per topic (registered from callcontrol/__main__.py)."""

@@ -52,11 +52,14 @@ from .models import (
 )
 from .queues import PRIORITY_MAX, Queues, queue_score
 from .store import Keys, Store
+from .tickets import KINDS as TICKET_KINDS
+from .tickets import Ticket, TicketClosed, TicketNotFound, Tickets, TicketStatus
 
 __all__ = [
     "ALL",
     "NO_ANSWER",
     "PRIORITY_MAX",
+    "TICKET_KINDS",
     "AgentAvailable",
     "AgentBusy",
     "AgentNotFound",
@@ -97,6 +100,11 @@ __all__ = [
     "Store",
     "Strategy",
     "SyncResult",
+    "Ticket",
+    "TicketClosed",
+    "TicketNotFound",
+    "TicketStatus",
+    "Tickets",
     "encode_event",
     "parse_agent_available",
     "parse_event",

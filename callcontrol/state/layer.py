@@ -14,10 +14,12 @@ from .clockshare import ClockShare
 from .closures import Closures
 from .duty import Duty
 from .events import EventBus
+from .figures import Figures
 from .instances import Instances
 from .journal import Journal
 from .queues import Queues
 from .store import Store
+from .tickets import Tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,8 @@ class StateLayer:
     events: EventBus  # every call and agent change, typed, on one channel
     shared_clock: ClockShare  # the city-clock offset every process shares (cc:clock)
     callbacks: Callbacks  # callbacks that keep the citizen's place (queue entries owned by every instance)
+    tickets: Tickets  # follow-up tickets: voicemails, late or failed callbacks
+    figures: Figures  # service figures per hotline, day and hour (counted as calls end)
 
     @classmethod
     def create(
@@ -54,4 +58,6 @@ class StateLayer:
             events=EventBus(store),
             shared_clock=ClockShare(store),
             callbacks=Callbacks(store),
+            tickets=Tickets(store),
+            figures=Figures(store),
         )

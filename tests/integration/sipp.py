@@ -239,6 +239,7 @@ class _Stream:
         self.digits: list[tuple[float, str]] = []  # (when, digit), sorted
         self.event: tuple[str, int, int] | None = None  # (digit, rtp timestamp, ticks sent)
         self.ended = False
+        self.speech: tuple[float, bytes] | None = None  # (when, PCMA bytes): sent once instead of silence
 
     def packet(self, marker: bool, payload_type: int, timestamp: int, payload: bytes) -> bytes:
         header = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | payload_type, self.seq, timestamp, self.ssrc)
@@ -257,7 +258,11 @@ class RtpPeer:
 
     DTMF_TICKS = 8  # 8 x 20 ms = 160 ms per digit
 
-    def __init__(self, ctl: Path, dtmf_after_answer: DtmfPlan = (), send_audio: bool = True) -> None:
+    def __init__(
+        self, ctl: Path, dtmf_after_answer: DtmfPlan = (), send_audio: bool = True,
+        speech: tuple[float, bytes] | None = None,
+    ) -> None:
+        self.speech = speech  # (seconds after the answer, 8 kHz A-law bytes): a person speaking, once
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((LOOPBACK, 0))
         self.port: int = self.sock.getsockname()[1]
@@ -340,6 +345,8 @@ class RtpPeer:
             elif words[:1] == ["answered"] and len(words) >= 4:
                 call, port, now = int(words[1]), int(words[-1]), time.monotonic()
                 stream = _Stream(call, port, now)
+                if self.speech:
+                    stream.speech = (now + self.speech[0], self.speech[1])
                 when = now
                 for pause, digit in self.dtmf_after_answer:
                     when += pause
@@ -374,6 +381,11 @@ class RtpPeer:
                 s.event = (digit, ts, 0)
                 self.dtmf_sent.append((now, digit, s.port))
         if s.event is None:
+            if s.speech and s.speech[0] <= now:
+                when, audio = s.speech
+                offset = int((now - when) / 0.020) * 160
+                if offset < len(audio):
+                    return [s.packet(False, 8, ts, audio[offset:offset + 160].ljust(160, b"\xd5"))]
             return [s.packet(False, 8, ts, b"\xd5" * 160)] if self.send_audio else []
         digit, event_ts, sent = s.event
         code = DTMF_EVENTS[digit.upper()]
@@ -412,6 +424,7 @@ class SippProcess:
         dtmf_after_answer: DtmfPlan = (),
         send_audio: bool = True,
         remote: tuple[str, int] = (LOOPBACK, ASTERISK_SIP_PORT),
+        speech: tuple[float, bytes] | None = None,
     ) -> None:
         self.name = name
         self.dir = workdir / name
@@ -422,7 +435,7 @@ class SippProcess:
         self.message_file = self.dir / "messages.log"
         self.error_file = self.dir / "errors.log"
         self.output_file = self.dir / "sipp.out"
-        self.rtp = RtpPeer(self.ctl, dtmf_after_answer, send_audio)
+        self.rtp = RtpPeer(self.ctl, dtmf_after_answer, send_audio, speech)
         scenario_path = self._render(scenario, timeouts or {}, stay)
         keys = {**keys, "rtp_port": str(self.rtp.port), "ctl": str(self.ctl)}
         self.argv = [
@@ -571,9 +584,11 @@ def citizen_call(
     hangup_after: float = 30.0,
     send_audio: bool = True,
     name: str | None = None,
+    speech: tuple[float, bytes] | None = None,
 ) -> SippProcess:
     """Start a citizen's call (tests/sipp/citizen_uac.xml): INVITE sip:CALLED@127.0.0.1:5060 from CALLER.
 
+    `speech` = (seconds after the answer, 8 kHz A-law bytes): the citizen says that once, e.g. a message.
     Sends the `dtmf` plan once answered, accepts re-INVITE/UPDATE, answers Asterisk's BYE or hangs up itself
     `hangup_after` seconds after the answer. Returns at once: `wait(timeout)` for the end of the call.
     """
@@ -587,6 +602,7 @@ def citizen_call(
         extra=["-m", "1", "-aa", "-default_behaviors", "all,-bye"],
         dtmf_after_answer=dtmf,
         send_audio=send_audio,
+        speech=speech,
     )
     return sipp.start()
 

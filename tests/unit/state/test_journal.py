@@ -57,3 +57,30 @@ async def test_estimated_wait_counts_busy_members_as_staffed(state: StateLayer, 
     await state.queues.claim(HOTLINE, "linear", instance="i1")
     await state.journal.record_handling_time(HOTLINE, 60)
     assert await state.journal.estimated_wait(HOTLINE, 2) == 120
+
+
+async def test_journal_ids_follow_the_city_clock_and_range_by_time(state: StateLayer, clock: Clock) -> None:
+    """Entries are stamped with the city clock (a demo clock too) and read back by time range, oldest first."""
+    await state.journal.append({"n": 1})
+    clock.advance(3600)
+    await state.journal.append({"n": 2})
+    clock.advance(3600)
+    await state.journal.append({"n": 3})
+    found = await state.journal.between(clock.t - 3600, clock.t)
+    assert [e.data["n"] for e in found] == [2, 3] and found[1].at == clock.t
+
+
+async def test_journal_entry_older_than_the_stream_top_still_lands(state: StateLayer, clock: Clock) -> None:
+    """An instance whose clock is a little behind another's still writes its entry (just after the last one)."""
+    await state.journal.append({"n": 1})
+    await state.journal.append({"n": 2}, now=clock.t - 5)
+    assert [e.data["n"] for e in await state.journal.recent(5)] == [2, 1]
+
+
+async def test_purge_removes_entries_older_than_the_retention(state: StateLayer, clock: Clock) -> None:
+    """With a retention of 2 days, the calls of 3 days ago are gone, their masked number and hash with them."""
+    await state.journal.append({"caller": "06 •• •• •• 78", "caller_hash": "abc"})
+    clock.advance(3 * 86400)
+    await state.journal.append({"caller": "06 •• •• •• 11", "caller_hash": "def"})
+    assert await state.journal.purge(clock.t - 2 * 86400) == 1
+    assert [e.data["caller_hash"] for e in await state.journal.recent(10)] == ["def"]
