@@ -212,7 +212,7 @@ async def test_unknown_stasis_kind_gets_a_prompt_then_a_clean_hangup_never_a_bar
 ):
     """A call of a kind no flow serves (an agent dialling a number nobody configured) is answered, hears the
     "service unavailable" prompt and is hung up; the log says which kind was not served."""
-    from callcontrol.app import unserved_handler
+    from callcontrol.wiring import unserved_handler
 
     h = await harness({"inbound": waiting_handler()})
     h.dispatcher._unserved = unserved_handler()
