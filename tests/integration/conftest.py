@@ -89,6 +89,13 @@ def redis_server() -> Iterator[str]:
         output = started.stdout + started.stderr
         pytest.fail(f"scripts/redis start failed ({started.returncode}):\n{output}", pytrace=False)
     yield f"redis://127.0.0.1:{REDIS_PORT}/0"
+    client = redis.Redis.from_url(f"redis://127.0.0.1:{REDIS_PORT}/0")  # the demo shares it: leave it empty, not
+    try:  # with the last test's agents paused or in wrap-up on the real clock
+        client.flushall()
+    except redis.RedisError:
+        pass
+    finally:
+        client.close()
     if os.environ.get("CALLCONTROL_TEST_STOP") == "1" and not was_running:
         script("redis", "stop")
 
