@@ -152,7 +152,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             on_taken_over=metrics.taken_over,
         )
         presence = Presence(state, clock.time, reachability=AriReachability(ari))  # one door: API, codes, line
-        deps = supervision(config, state, clock, presence)
+        deps = supervision(config, state, clock, presence, ari)
         board = wallboard(config, state, deps, metrics)
         web_app = build_web_app(deps, extra=[wallboard_routes(board, metrics)])
         metrics.watch(active_calls=lambda: len(dispatcher.active_calls), ari_connected=events.connected.is_set,

@@ -20,7 +20,9 @@ from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.flows.runner import FlowRunner
+from callcontrol.followup.reading import FigureReading
 from callcontrol.followup.recorder import FollowUp
+from callcontrol.followup.voicemail import VoicemailAudio
 from callcontrol.metrics import Metrics
 from callcontrol.routing.agent_calls import AgentCalls, softphone_of
 from callcontrol.routing.dial_out import DialOutPolicy
@@ -36,12 +38,16 @@ from callcontrol.state.pin_lock import PinLock
 from callcontrol.supervision.auth import FailureLimiter, Tokens
 from callcontrol.supervision.board import AgentInfo, BoardReader, HotlineInfo
 from callcontrol.supervision.deps import SupervisionDeps
+from callcontrol.supervision.figures import board_today
 from callcontrol.supervision.hub import BoardHub
 
 log = structlog.get_logger("callcontrol.app")
 
-def supervision(config: ConfigSet, state: StateLayer, clock: Clock, presence: Presence) -> SupervisionDeps:
-    """The HTTP side's dependencies: the switchboard use cases (shared with the CLI), presence, auth."""
+def supervision(
+    config: ConfigSet, state: StateLayer, clock: Clock, presence: Presence, ari: AriClient | None = None
+) -> SupervisionDeps:
+    """The HTTP side's dependencies: the switchboard use cases (shared with the CLI), presence, auth, the day's
+    figures (followup's counters) and the voicemails' audio (from Asterisk's stored recordings, over `ari`)."""
     http = config.settings.http
     switchboard = Switchboard(state, config.hotlines, clock, names={a.id: a.name for a in config.agents},
                               switchboard_phone=http.switchboard_phone)
@@ -52,6 +58,8 @@ def supervision(config: ConfigSet, state: StateLayer, clock: Clock, presence: Pr
         clock=clock,
         tokens=Tokens.parse(http.tokens),
         limiter=FailureLimiter(clock.monotonic),
+        figures=FigureReading(state.figures, clock, config.settings.followup.service_levels),
+        voicemail=None if ari is None else VoicemailAudio(state.tickets, ari),
     )
 
 
@@ -195,5 +203,6 @@ def wallboard(config: ConfigSet, state: StateLayer, deps: SupervisionDeps, metri
     hotlines = [HotlineInfo(h.id, h.display_name, on_call=h.on_call)
                 for h in config.hotlines.values()]
     agents = [AgentInfo(a.id, a.name, tuple(a.hotlines)) for a in config.agents]
-    reader = BoardReader(state, hotlines, agents, clock=deps.clock.time, today=deps.switchboard.figures)
+    today = board_today(deps.figure_reading(), [h.id for h in hotlines])  # the API's figures, the same numbers
+    reader = BoardReader(state, hotlines, agents, clock=deps.clock.time, today=today)
     return BoardHub(reader, state.events, metrics)

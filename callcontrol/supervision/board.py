@@ -17,7 +17,7 @@ from callcontrol.routing.switchboard_views import ANSWERED_WITHIN, Figures
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentState, AgentStatus
 
-TODAY_SECONDS = 2.0  # today's figures (a journal scan) are read again after this long
+TODAY_SECONDS = 2.0  # today's figures are read again after this long
 SERVICE_LEVEL_TARGET = ANSWERED_WITHIN  # seconds: answered within this wait counts for the service level
 _BUSY = {AgentStatus.RINGING, AgentStatus.ON_CALL, AgentStatus.WRAP_UP}
 _METRIC_STATE = {
@@ -73,6 +73,7 @@ class Board:
     states: Mapping[str, AgentState]
     waiting: Mapping[str, Sequence[WaitingCall]]
     today: Mapping[str, DayFigures] = field(default_factory=dict)
+    open_tickets: Mapping[str, int] = field(default_factory=dict)  # hotline -> tickets new or assigned
 
     def figures(self) -> list[HotlineFigures]:
         """Per hotline, what the metrics publish."""
@@ -102,7 +103,7 @@ def _reachable(s: AgentState) -> bool:
 
 
 def day_figures(figures: Figures) -> dict[str, DayFigures]:
-    """Today's figures per hotline, from the switchboard's reading of the journal."""
+    """Today's figures per hotline (wiring passes supervision/figures.py's board_today: followup's counters)."""
     return {
         h.hotline_id: DayFigures(queued=h.calls, answered=h.answered, answered_in_time=h.answered_within,
                                  abandoned=h.not_answered)
@@ -144,10 +145,18 @@ class BoardReader:
             states=states,
             waiting=waiting,
             today=await self._day_figures(),
+            open_tickets=await self._open_tickets(),
         )
 
+    async def _open_tickets(self) -> dict[str, int]:
+        count: dict[str, int] = {}
+        for t in await self._state.tickets.list():
+            if t.status.value != "done":
+                count[t.hotline] = count.get(t.hotline, 0) + 1
+        return count
+
     async def _day_figures(self) -> dict[str, DayFigures]:
-        """Today's figures scan the journal: read at most every `today_every` s, not on every change."""
+        """Today's figures: read at most every `today_every` s, not on every change."""
         if self._day is None or time.monotonic() - self._day[0] >= self._today_every:
             self._day = (time.monotonic(), day_figures(await self._today()))
         return self._day[1]
@@ -192,6 +201,7 @@ def board_view(board: Board, role: str) -> dict[str, Any]:
             "service_level": None if day.service_level is None else round(day.service_level, 3),
             "queued_today": day.queued,
             "answered_today": day.answered,
+            "open_tickets": board.open_tickets.get(h.id, 0),
             "calls": calls,
         })
     agents = []

@@ -73,19 +73,75 @@ class HotlinesOut(_Response):
 
 
 class HotlineFiguresOut(_Response):
+    """One hotline's figures (or `all`'s: every citizen call) over a day or an hour: docs/followup.md defines them."""
+
     hotline_id: str
-    calls: int
+    calls: int = Field(description="finished citizen calls that reached this hotline (or the town hall: all)")
+    offered: int = Field(description="reached the hotline while it was open")
+    needing_agent: int = Field(description="offered, short abandons (misdials) excluded")
     answered: int
-    answered_within_20s: int
-    not_answered: int
-    mean_wait: float | None
+    answered_within: dict[str, int] = Field(description="service level in seconds -> calls answered within it")
+    answered_within_20s: int | None = Field(description="answered_within['20'] (None: 20 s is not a level)")
+    service_level: dict[str, float | None] = Field(description="seconds -> share of needing_agent answered within")
+    abandoned: int = Field(description="hung up while waiting, after the short-abandon threshold")
+    short_abandoned: int
+    not_answered: int = Field(description="needing an agent and neither answered nor called back")
+    handled: int = Field(description="answered by an agent, or called back")
+    pickup_rate: float | None = Field(description="taux de décroché: handled / needing_agent")
+    mean_wait: float | None = Field(description="average wait of the calls needing an agent, seconds")
+    max_wait: float | None
+    avg_handling: float | None = Field(description="average talk time with the agent, seconds")
+    overflow: int
+    voicemail: int
+    closed: int
+    fallback: int
+    redirected: int
+    callbacks_requested: int
+    callbacks_done: int
+    callbacks_on_time: int
+    callbacks_late: int
+    callbacks_failed: int
+    repeat_callers: int
+
+
+class HourFiguresOut(HotlineFiguresOut):
+    hour: int = Field(ge=0, le=23)
 
 
 class FiguresOut(_Response):
-    since: float = Field(description="today's midnight, city time (epoch seconds)")
-    calls: int
-    by_outcome: dict[str, int]
+    day: str = Field(description="YYYY-MM-DD, city time")
+    since: float = Field(description="that day's midnight, city time (epoch seconds)")
+    levels: list[int] = Field(description="the configured service levels, seconds (followup.service_levels)")
+    calls: int = Field(description="every finished citizen call of the day")
+    by_outcome: dict[str, int] = Field(description="answered, abandoned, voicemail, overflow, closed... (non-zero)")
+    total: HotlineFiguresOut = Field(description="every citizen call (hotline_id `all`)")
     hotlines: list[HotlineFiguresOut]
+    hours: list[HourFiguresOut] = Field(description="per hour with calls, of `hotline` if asked, else of `all`")
+
+
+# -- tickets -----------------------------------------------------------------------------------------------------
+class TicketOut(_Response):
+    id: str
+    kind: str = Field(description="voicemail, callback_late or callback_failed")
+    hotline: str
+    call_id: str
+    status: Literal["new", "assigned", "done"]
+    created_at: float
+    duration: float | None = Field(description="seconds of the voicemail's recording")
+    has_audio: bool = Field(description="GET /api/tickets/{id}/audio gives its WAV (switchboard role)")
+    assigned_to: str | None
+    assigned_at: float | None
+    done_by: str | None
+    done_at: float | None
+    caller: str | None = Field(default=None, description="masked (+33 6•• •• •• 78); never sent to a viewer")
+    number: str | None = Field(default=None, description="the full number to call back, while the ticket is open; "
+                                                         "switchboard and supervisor only")
+    note: str | None = Field(default=None, description="why it was opened (not for viewers)")
+    done_note: str | None = Field(default=None, description="what was done (not for viewers)")
+
+
+class TicketsOut(_Response):
+    tickets: list[TicketOut]
 
 
 class ClosureOut(_Response):
@@ -139,3 +195,11 @@ class LeaveIn(_Request):
 
 class PauseIn(LeaveIn):
     reason: str = Field(default="break", min_length=1, max_length=40)
+
+
+class AssignIn(_Request):
+    agent: str = Field(min_length=1, max_length=64, description="agent id (agents.yaml)")
+
+
+class DoneIn(_Request):
+    note: str = Field(default="", max_length=2000, description="what was done (called back, ...)")

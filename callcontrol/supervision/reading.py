@@ -1,4 +1,4 @@
-"""The read-only routes: hotlines with their waiting calls and agents, agents, calls, closures, today's figures.
+"""The read-only routes: hotlines with their waiting calls and agents, agents, calls, closures (figures: figures.py).
 
 A viewer gets the privacy-preserving view: an agent is only available / busy / away (no pause reason, device or
 call), a caller shows no digit at all, and a call no IVR path nor agents.
@@ -86,18 +86,6 @@ async def closures(request: web.Request) -> web.Response:
     return reply(m.ClosuresOut(closures=[m.ClosureOut(scope=c.scope, closed=True, until=c.until) for c in found]))
 
 
-async def figures(request: web.Request) -> web.Response:
-    require(request, Role.VIEWER)
-    async with refusals():
-        today = await request.app[DEPS].switchboard.figures()
-    return reply(m.FiguresOut(
-        since=today.since, calls=today.calls, by_outcome=dict(today.by_outcome),
-        hotlines=[m.HotlineFiguresOut(hotline_id=h.hotline_id, calls=h.calls, answered=h.answered,
-                                      answered_within_20s=h.answered_within, not_answered=h.not_answered,
-                                      mean_wait=h.mean_wait) for h in today.hotlines],
-    ))
-
-
 _HOTLINE_PARAM = {"hotline": "only this hotline"}
 
 
@@ -112,5 +100,3 @@ def add_routes(app: web.Application) -> None:
                              tag="reading", errors=(404,)), one_call)
     documented(app, RouteDoc("GET", "/api/closures", 'Manual "closed now" switches in force', Role.VIEWER,
                              response=m.ClosuresOut, tag="reading"), closures)
-    documented(app, RouteDoc("GET", "/api/figures/today", "Today's figures (finished calls since midnight)",
-                             Role.VIEWER, response=m.FiguresOut, tag="reading"), figures)

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import redis
@@ -37,6 +38,16 @@ flows:
     - hangup
 """
 SPEECH = "Bonjour, rappelez-moi pour mon acte de naissance."
+TOKENS = {"viewer": "it-viewer-token-000001", "switchboard": "it-switchboard-token-01"}
+API_ENV = {"CALLCONTROL_HTTP_PORT": "0", "CALLCONTROL_API_TOKENS": ",".join(f"{r}:{t}" for r, t in TOKENS.items())}
+
+
+def api_get(port: int, path: str, role: str) -> tuple[str, bytes]:
+    """GET through the supervision API with that role's token: (content type, body)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    request.add_header("Authorization", f"Bearer {TOKENS[role]}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers.get_content_type(), response.read()
 
 
 def cli(config: Path, redis_url: str, *commands: list[str]) -> list[str]:
@@ -83,7 +94,8 @@ def test_given_a_scripted_morning_when_calls_end_then_journal_figures_voicemail_
     """Answered, abandoned early (a misdial, not counted) and late, a voicemail, a closed call: one journal entry
     each with its result; the day's figures as counted by hand; the message is a ticket whose WAV is the speech."""
     config = apps.config({**config_files(wrap_up=1), "flows/main.yaml": FLOW, "callcontrol.yaml": SETTINGS})
-    app = apps.start(config_dir=config, clock=f"{DAY}T10:00")
+    app = apps.start(config_dir=config, clock=f"{DAY}T10:00", env=API_ENV)
+    port = app.wait_for("http_listening", timeout=10)[0]["port"]
     people.agent("1001", answer_after=0.2)
     login(config, redis_url, "alice")
     speech, speech_seconds = speech_alaw(trace_dir)
@@ -142,6 +154,20 @@ def test_given_a_scripted_morning_when_calls_end_then_journal_figures_voicemail_
     seconds = float(subprocess.run(["soxi", "-D", str(wav)], capture_output=True, text=True, check=True).stdout)
     assert speech_seconds - 0.5 < seconds < speech_seconds + 4, (seconds, speech_seconds)
     assert sox_rms(wav) > 0.02, "the recording is silence, not the citizen's speech"
+
+    # The same ticket and WAV through the authenticated API: a viewer sees no caller; the switchboard downloads it.
+    _, seen = api_get(port, "/api/tickets?status=open", "viewer")
+    [listed_ticket] = json.loads(seen)["tickets"]
+    assert listed_ticket["id"] == ticket["id"] and listed_ticket["caller"] is None and b"611111111" not in seen
+    kind, audio = api_get(port, f"/api/tickets/{ticket['id']}/audio", "switchboard")
+    assert kind == "audio/wav" and audio == wav.read_bytes()
+    via_api = trace_dir / "voicemail-api.wav"
+    via_api.write_bytes(audio)
+    assert float(subprocess.run(["soxi", "-D", str(via_api)], capture_output=True, text=True,
+                                check=True).stdout) == seconds
+    _, day = api_get(port, f"/api/figures?day={DAY}&hotline={HOTLINE}", "viewer")
+    [line] = json.loads(day)["hotlines"]
+    assert (line["offered"], line["answered"], line["voicemail"], line["pickup_rate"]) == (3, 1, 1, 0.5), line
 
     page = report.read_text(encoding="utf-8")
     assert "Taux de décroché" in page and "50 %" in page and "<svg" in page

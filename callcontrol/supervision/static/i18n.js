@@ -15,6 +15,10 @@ export const MESSAGES = {
     s_available: "disponible", s_ringing: "sonne", s_on_call: "en ligne", s_wrap_up: "post-appel",
     s_paused: "en pause", s_logged_out: "déconnecté", unreachable: "injoignable",
     r_viewer: "lecture", r_switchboard: "standard", r_supervisor: "superviseur",
+    tickets: "Demandes à suivre", open_tickets: "demandes à suivre", tickets_hint: "messages et rappels non traités",
+    k_voicemail: "Message", k_callback_late: "Rappel en retard", k_callback_failed: "Rappel échoué",
+    t_new: "nouvelle", assigned_to: "attribuée à", assign: "Attribuer", ticket_done: "Traitée", note: "Note",
+    listen: "Écouter", no_ticket: "Aucune demande en attente", locale: "fr-FR",
     lang_switch: "English",
   },
   en: {
@@ -32,6 +36,10 @@ export const MESSAGES = {
     s_available: "available", s_ringing: "ringing", s_on_call: "on a call", s_wrap_up: "wrap-up",
     s_paused: "paused", s_logged_out: "logged out", unreachable: "unreachable",
     r_viewer: "read only", r_switchboard: "switchboard", r_supervisor: "supervisor",
+    tickets: "Follow-up requests", open_tickets: "to follow up", tickets_hint: "messages and callbacks not handled",
+    k_voicemail: "Message", k_callback_late: "Late callback", k_callback_failed: "Failed callback",
+    t_new: "new", assigned_to: "assigned to", assign: "Assign", ticket_done: "Done", note: "Note",
+    listen: "Listen", no_ticket: "No request waiting", locale: "en-GB",
     lang_switch: "Français",
   },
 };

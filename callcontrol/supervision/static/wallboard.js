@@ -2,6 +2,7 @@
 // read with fetch (so the token travels in the Authorization header, never in a URL); a dropped stream (a restart
 // of callcontrol) is retried every second by itself. The token lives in sessionStorage (gone with the tab).
 import { translator } from "./i18n.js";
+import { TicketsPanel } from "./tickets.js";
 
 const TOKEN_KEY = "callcontrol.token";
 const LANG_KEY = "callcontrol.lang";
@@ -79,7 +80,8 @@ function tile(h, detailed) {
     el("div", { class: "figures" },
       figure(h.waiting, t("waiting"), "waiting"),
       figure(oldest ? counting(oldest) : "—", t("longest"), "longest"),
-      figure(sl, t("service_level"), "service-level", t("sl_hint", { s: board.target }))),
+      figure(sl, t("service_level"), "service-level", t("sl_hint", { s: board.target })),
+      figure(h.open_tickets ?? 0, t("open_tickets"), "open-tickets", t("tickets_hint"))),
     el("p", { class: "staff" },
       el("span", { class: "st-available", "data-testid": "available" }, `${h.agents.available} ${t("available")}`),
       el("span", { class: "st-busy", "data-testid": "busy" }, `${h.agents.busy} ${t("busy")}`),
@@ -128,8 +130,12 @@ function render() {
   $("hotlines").replaceChildren(title, ...board.hotlines.map((h) => tile(h, detailed)));
   $("agents").replaceChildren(...board.agents.map(agentRow));
   $("role").textContent = t(`r_${board.role}`);
+  tickets.update(board, detailed);
   tick();
 }
+
+const tickets = new TicketsPanel({ el, t: (...args) => t(...args), token: () => sessionStorage.getItem(TOKEN_KEY),
+                                   flash: (text) => flash(text), section: $("tickets"), list: $("ticket-list") });
 
 // ------------------------------------------------------------------------------------------------ actions
 
@@ -259,6 +265,7 @@ $("logout").addEventListener("click", () => {
   stream?.abort();
   stream = null;
   board = null;
+  tickets.forget();
   showLogin();
 });
 $("lang").addEventListener("click", () => {

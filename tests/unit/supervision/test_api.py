@@ -131,18 +131,3 @@ async def test_forced_presence_goes_through_the_use_cases_and_refusals_are_409(c
     assert response.status == 409 and "ringing" in (await response.json())["reason"]
     assert (await client.post("/api/agents/zoe/logout", headers=sup)).status == 404
     assert (await client.post("/api/agents/alice/login", json={"device": "fax"}, headers=sup)).status == 422
-
-
-async def test_todays_figures_count_the_journal_since_midnight(client, state, clock):
-    """Two calls today on état civil (one answered in 12 s), one yesterday: 2 calls, 1 answered within 20 s."""
-    now = clock.time()
-    await state.journal.append({"call_id": "y", "kind": "inbound", "started_at": now - 86400, "outcome": "answered",
-                                "hotline": "etat-civil", "agent": "alice", "wait": 5})
-    await state.journal.append({"call_id": "a", "kind": "inbound", "started_at": now - 60, "outcome": "answered",
-                                "hotline": "etat-civil", "agent": "alice", "wait": 12, "queue_result": "answered"})
-    await state.journal.append({"call_id": "b", "kind": "inbound", "started_at": now - 30, "outcome": "abandoned",
-                                "hotline": "etat-civil"})
-    body = await (await client.get("/api/figures/today", headers=auth(Role.VIEWER))).json()
-    etat = next(h for h in body["hotlines"] if h["hotline_id"] == "etat-civil")
-    assert body["calls"] == 2 and body["by_outcome"] == {"answered": 1, "abandoned": 1}
-    assert (etat["calls"], etat["answered"], etat["answered_within_20s"]) == (2, 1, 1)
