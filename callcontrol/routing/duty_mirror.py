@@ -73,10 +73,8 @@ class DutyMirror:
         """Write the holder's number if it changed (or `force`). Never raises."""
         if self._hotline is None:
             return
-        try:
-            number = await self.holder_number()
-        except Exception as exc:  # Redis away: the last value written stays, which is the best we know
-            log.warning("fallback_on_call_not_set", error=str(exc) or type(exc).__name__)
+        number = await self._holder_or_none()
+        if number is None:
             return
         await self._set_global(number, force=force)
         await self._store(number, force=force)
@@ -141,6 +139,6 @@ class DutyMirror:
     async def _holder_or_none(self) -> str | None:
         try:
             return await self.holder_number()
-        except Exception as exc:
+        except Exception as exc:  # Redis away: the last value written stays, which is the best we know
             log.warning("fallback_on_call_not_set", error=str(exc) or type(exc).__name__)
             return None
