@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from callcontrol.agents.presence import Presence
 from callcontrol.agents.rota_keeper import RotaKeeper
+from callcontrol.ami import AmiClient
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.dispatcher import CallDispatcher, DispatcherSettings
@@ -139,7 +140,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
 
         on_call = [h.id for h in config.hotlines.values() if h.on_call]
-        duty_mirror = DutyMirror(ari, state, on_call)  # the dialplan fallback rings whoever is on duty now
+        astdb = AmiClient(settings.ami) if settings.ami else None  # AstDB: the duty survives an Asterisk restart
+        duty_mirror = DutyMirror(ari, state, on_call, astdb)  # the dialplan fallback rings whoever is on duty now
         rota = RotaKeeper(state, config.rota, clock)  # membership of the on-call hotlines follows the rota
 
         heartbeat_ttl = settings.instance.heartbeat_ttl

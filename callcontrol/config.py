@@ -15,6 +15,7 @@ import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callcontrol import numbers
+from callcontrol.ami import AmiSettings
 from callcontrol.apitokens import parse_api_tokens
 from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues, read_text
 
@@ -26,6 +27,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CALLCONTROL_ARI_USER": ("ari", "user"),
     "CALLCONTROL_ARI_PASSWORD": ("ari", "password"),
     "CALLCONTROL_ARI_APP": ("ari", "app"),
+    "CALLCONTROL_AMI_PASSWORD": ("ami", "password"),  # only when callcontrol.yaml has an `ami:` section
     "CALLCONTROL_REDIS_URL": ("redis", "url"),
     "CALLCONTROL_REDIS_PASSWORD": ("redis", "password"),
     "CALLCONTROL_LOG_FORMAT": ("logging", "format"),
@@ -37,6 +39,9 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CALLCONTROL_INSTANCE": ("instance", "id"),
     "CALLCONTROL_HEARTBEAT_TTL": ("instance", "heartbeat_ttl"),
 }
+
+
+_OPTIONAL_SECTIONS = {"ami"}  # a secret in the environment does not switch these on: their YAML section does
 
 
 class _Section(BaseModel):
@@ -253,6 +258,7 @@ class FollowUpSettings(_Section):
 class Settings(_Section):
     city: CitySettings
     ari: AriSettings = AriSettings()
+    ami: AmiSettings | None = None  # AstDB writes for the dialplan fallback (callcontrol/ami.py); absent: none
     asterisk: AsteriskSettings = AsteriskSettings()
     redis: RedisSettings = RedisSettings()
     degraded: DegradedSettings = DegradedSettings()
@@ -283,7 +289,7 @@ def load_settings(directory: Path, env: Mapping[str, str]) -> Settings:
     data = _as_mapping(doc)
     from_env: dict[tuple[str, str], str] = {}
     for variable, (section, key) in ENV_OVERRIDES.items():
-        if not env.get(variable):
+        if not env.get(variable) or (section in _OPTIONAL_SECTIONS and data.get(section) is None):
             continue
         if data.get(section) is None:
             data[section] = {}

@@ -4,6 +4,7 @@ set -eu
 rm -rf /etc/asterisk && mkdir -p /etc/asterisk
 cp /opt/callcontrol/asterisk-conf/*.conf /etc/asterisk/
 sed -i "s|@ARI_PASSWORD@|${CALLCONTROL_ARI_PASSWORD:?set CALLCONTROL_ARI_PASSWORD}|" /etc/asterisk/ari.conf
+sed -i "s|@AMI_PASSWORD@|${CALLCONTROL_AMI_PASSWORD:?set CALLCONTROL_AMI_PASSWORD}|" /etc/asterisk/manager.conf
 sed -i "s|@AGENT_SIP_PASSWORD@|${CALLCONTROL_AGENT_SIP_PASSWORD:?set CALLCONTROL_AGENT_SIP_PASSWORD}|g" /etc/asterisk/pjsip.conf
 for file in /opt/callcontrol/asterisk-conf/prompts/*.txt; do
     lang=$(basename "$file" .txt)

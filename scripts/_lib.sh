@@ -15,5 +15,6 @@ load_secrets() {
     # protect services bound to 127.0.0.1 (set real ones in production: docs/operations.md).
     if [ -f .secrets.env ]; then set -a; . ./.secrets.env; set +a; fi
     export CALLCONTROL_ARI_PASSWORD=${CALLCONTROL_ARI_PASSWORD:-callcontrol-demo}
+    export CALLCONTROL_AMI_PASSWORD=${CALLCONTROL_AMI_PASSWORD:-callcontrol-ami-demo}
     export CALLCONTROL_API_TOKENS=${CALLCONTROL_API_TOKENS:-viewer:demo-viewer-token-0001,switchboard:demo-switchboard-token-01,supervisor:demo-supervisor-token-001}
 }

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import REPO, Ari, ari_password
+from harness import REPO, Ari, ami_password, ari_password
 
 SHIPPED_CONFIG = REPO / "config"
 
@@ -57,6 +57,7 @@ class AppProcess:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CALLCONTROL_")},
             "CALLCONTROL_ARI_PASSWORD": ari_password(),
+            "CALLCONTROL_AMI_PASSWORD": ami_password(),
             "CALLCONTROL_REDIS_URL": redis_url,
             "CALLCONTROL_ARI_APP": app,
             "CALLCONTROL_INSTANCE": app,

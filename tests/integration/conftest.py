@@ -66,6 +66,8 @@ def asterisk() -> Iterator[AsteriskHandle]:
         pytest.fail(f"ARI does not answer after scripts/asterisk start: {e}", pytrace=False)
     if not version.startswith("22."):
         pytest.fail(f"Asterisk 22 expected, ARI reports {version!r}", pytrace=False)
+    # AstDB outlives Asterisk restarts: an on-call holder an earlier session stored must not ring in this one.
+    script("asterisk", "cli", "database deltree callcontrol")
     # The demo stack's callcontrol would take the tests' calls (same ARI application name). ARI's application
     # list cannot tell (it keeps inactive applications listed), our PID file can.
     if script("stack", "status").stdout.startswith("callcontrol running"):

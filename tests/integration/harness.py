@@ -38,17 +38,26 @@ def script(name: str, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 def ari_password() -> str:
     """What scripts/asterisk put in ari.conf: the environment, else the rendered file, else the demo default."""
-    if os.environ.get("CALLCONTROL_ARI_PASSWORD"):
-        return os.environ["CALLCONTROL_ARI_PASSWORD"]
+    return _rendered_secret("CALLCONTROL_ARI_PASSWORD", "ari.conf", "password", "callcontrol-demo")
+
+
+def ami_password() -> str:
+    """What scripts/asterisk put in manager.conf, found the same way as the ARI password."""
+    return _rendered_secret("CALLCONTROL_AMI_PASSWORD", "manager.conf", "secret", "callcontrol-ami-demo")
+
+
+def _rendered_secret(variable: str, conf: str, name: str, default: str) -> str:
+    if os.environ.get(variable):
+        return os.environ[variable]
     root = script("asterisk", "root").stdout.strip()
     try:
-        for line in (Path(root) / "etc/asterisk/ari.conf").read_text().splitlines():
+        for line in (Path(root) / "etc/asterisk" / conf).read_text().splitlines():
             key, _, value = line.partition("=")
-            if key.strip() == "password" and value.strip() and "@" not in value:
+            if key.strip() == name and value.strip() and "@" not in value:
                 return value.strip()
     except OSError:
         pass
-    return "callcontrol-demo"
+    return default
 
 
 class AriHttpError(Exception):

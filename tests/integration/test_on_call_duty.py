@@ -1,13 +1,14 @@
 """On-call duty on the real stack: a handover moves the duty in one step (the next on-call call rings the
 colleague's mobile through the carrier as the town hall, after the relief announcement), the last one on duty
-cannot log out, and with callcontrol killed the dialplan fallback rings whoever is on duty now."""
+cannot log out, and with callcontrol killed the dialplan fallback rings whoever is on duty now, even after an
+Asterisk restart (AstDB through AMI)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from harness import Ari, wait_until
+from harness import Ari, script, wait_until
 from hotline_kit import FAST, PUBLIC_NUMBER, agent_cli
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,8 @@ def test_given_damien_on_duty_when_he_hands_over_then_emma_gets_the_calls_and_th
     people, apps, redis_url, ari: Ari
 ):
     """Handover damien -> emma (CLI): Emma's mobile rings with the public number and hears the relief first;
-    Emma, now alone on duty, cannot log out; callcontrol killed, the fallback route rings Emma, not Damien."""
+    Emma, now alone on duty, cannot log out; callcontrol killed, the fallback route rings Emma, not Damien, and
+    still Emma after Asterisk restarts while callcontrol is down (the global is gone, AstDB is not)."""
     config = apps.config({
         "flows/main.yaml": FLOW, "hotlines.yaml": json.dumps(HOTLINES), "agents.yaml": json.dumps(AGENTS),
     })
@@ -56,6 +58,8 @@ def test_given_damien_on_duty_when_he_hands_over_then_emma_gets_the_calls_and_th
         assert carrier.audio_received > 200, f"Emma heard no announcement\n{carrier.describe()}"  # ~4 s of it
         wait_until(lambda: any(e.get("number", "").endswith("02") for e in app.events("fallback_on_call_set")), 5,
                    "Emma's mobile written for the fallback route")
+        wait_until(lambda: any(e.get("number", "").endswith("02") for e in app.events("fallback_on_call_stored")), 5,
+                   "Emma's mobile stored in AstDB through AMI")
         citizen.stop()
         wait_until(lambda: not ari.channels(), 10, "the first call over")
 
@@ -66,5 +70,16 @@ def test_given_damien_on_duty_when_he_hands_over_then_emma_gets_the_calls_and_th
         fallback = carrier.received("INVITE")[1]
         assert fallback.request_uri.startswith(f"sip:{EMMA}@"), fallback.request_uri
         assert PUBLIC_NUMBER in (fallback.from_ or ""), fallback.text
+        ari.hang_up_everything()  # no need to wait for the carrier's hang-up
+        wait_until(lambda: not ari.channels(), 5, "the fallback call over")
+
+        restarted = script("asterisk", "restart")  # callcontrol still down: the global CALLCONTROL_ONCALL is lost
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        people.citizen(CITIZEN, hangup_after=25)
+        carrier.wait_until(lambda: len(carrier.received("INVITE")) >= 3, 20, "the fallback rang after the restart")
+        after_restart = carrier.received("INVITE")[2]
+        assert after_restart.request_uri.startswith(f"sip:{EMMA}@"), after_restart.request_uri  # not FALLBACK_ONCALL
+        ari.hang_up_everything()
     finally:
         ari.post("/asterisk/variable", variable="CALLCONTROL_ONCALL", value="")  # the next tests: the default
+        script("asterisk", "cli", "database del callcontrol oncall")  # AstDB outlives restarts: clear it too

@@ -23,3 +23,10 @@ def test_every_dialplan_application_is_loaded() -> None:
     )
     assert used >= {"Dial", "GotoIf", "Playback", "Stasis"}, used
     assert missing == [], f"applications without a loaded module: {missing}"
+
+
+def test_the_fallback_reads_astdb_with_a_loaded_func_db() -> None:
+    """${DB(callcontrol/oncall)} without func_db is an empty string: the fallback would ring the static number."""
+    loaded = set(re.findall(r"^load\s*=>\s*(\S+)\.so", (ASTERISK_CONF / "modules.conf").read_text(), re.M))
+    assert "${DB(callcontrol/oncall)}" in (ASTERISK_CONF / "extensions.conf").read_text()
+    assert "func_db" in loaded
