@@ -199,7 +199,6 @@ def journal_hook(
 
 def wallboard(config: ConfigSet, state: StateLayer, deps: SupervisionDeps, metrics: Metrics) -> BoardHub:
     """The wallboard's and the metrics' view of the hotlines (supervision/board.py), fed by the events channel."""
-    # on_call: issue 9's `on_call: true` in hotlines.yaml (h-duty); until that lands, no hotline is on call
     hotlines = [HotlineInfo(h.id, h.display_name, on_call=h.on_call)
                 for h in config.hotlines.values()]
     agents = [AgentInfo(a.id, a.name, tuple(a.hotlines)) for a in config.agents]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from datetime import datetime, time
 
 import structlog
 
@@ -26,7 +25,6 @@ from callcontrol.routing.switchboard_views import (
     Figures,
     HotlineView,
     WaitingCall,
-    hotline_figures,
 )
 from callcontrol.state import errors as state_errors
 from callcontrol.state.events import CallChanged, CallStage, SwitchboardAsked
@@ -62,7 +60,6 @@ class Switchboard:
         names: Mapping[str, str] | None = None,
         switchboard_phone: str = "",
         ring_confirm: float = RING_CONFIRM_SECONDS,
-        journal_scan: int = 5000,
     ) -> None:
         self._state = state
         self._hotlines = hotlines
@@ -70,7 +67,6 @@ class Switchboard:
         self._names = dict(names or {})  # agent id -> display name (agents.yaml)
         self._phone = switchboard_phone  # the switchboard's own softphone extension
         self._ring_confirm = ring_confirm
-        self._journal_scan = journal_scan
 
     # -- views ---------------------------------------------------------------------------------------------------
     def hotline_ids(self) -> list[str]:
@@ -137,27 +133,6 @@ class Switchboard:
                 agents=tuple(a for a in everyone.values() if h in a.hotlines),
             ))
         return out
-
-    async def figures(self) -> Figures:
-        """Today's figures from the journal (finished calls since midnight, city time)."""
-        now = self._clock.now()
-        since = datetime.combine(now.date(), time(0), now.tzinfo).timestamp()
-        by_outcome: dict[str, int] = {}
-        per: dict[str, list[dict]] = {}
-        calls = 0
-        for entry in await self._state.journal.recent(self._journal_scan):
-            data = entry.data
-            if float(data.get("started_at") or entry.at) < since:
-                break
-            if data.get("kind") == "internal":
-                continue
-            calls += 1
-            outcome = str(data.get("outcome", "?"))
-            by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
-            if data.get("hotline"):
-                per.setdefault(str(data["hotline"]), []).append(data)
-        return Figures(since=since, calls=calls, by_outcome=by_outcome,
-                       hotlines=tuple(hotline_figures(h, per.get(h, [])) for h in self.hotline_ids()))
 
     # -- actions -------------------------------------------------------------------------------------------------
     async def redirect(self, call_id: str, agent_id: str, *, by: str = "api") -> ActionDone:

@@ -70,15 +70,3 @@ class ActionDone:
     hotline: str
     agent_id: str | None = None
     position: int | None = None
-
-
-def hotline_figures(hotline: str, rows: list[dict]) -> HotlineFigures:
-    answered = [r for r in rows if r.get("queue_result") == "answered" or r.get("agent")]
-    waits = [float(r["wait"]) for r in rows if isinstance(r.get("wait"), int | float)]
-    within = [r for r in answered if isinstance(r.get("wait"), int | float) and r["wait"] <= ANSWERED_WITHIN]
-    return HotlineFigures(
-        hotline_id=hotline, calls=len(rows), answered=len(answered), answered_within=len(within),
-        not_answered=len(rows) - len(answered), mean_wait=round(sum(waits) / len(waits), 1) if waits else None,
-    )
-
-

@@ -16,6 +16,7 @@ from callcontrol.state import StateLayer
 from callcontrol.supervision.auth import FailureLimiter, Role, Tokens
 from callcontrol.supervision.board import BoardReader
 from callcontrol.supervision.deps import SupervisionDeps
+from callcontrol.supervision.figures import board_today
 from callcontrol.supervision.hub import BoardHub
 from callcontrol.supervision.server import build_web_app
 from callcontrol.supervision.wallboard import wallboard_routes
@@ -32,7 +33,8 @@ async def test_wallboard_routes_are_in_the_api_document_and_served_beside_the_ap
                            tokens=Tokens.of({Role.VIEWER: ["viewer-token-0123456789"]}),
                            limiter=FailureLimiter(clock.monotonic))
     metrics = Metrics()
-    hub = BoardHub(BoardReader(state, HOTLINES, AGENTS, clock=clock.time, today=switchboard.figures), state.events)
+    today = board_today(deps.figure_reading(), [h.id for h in HOTLINES])
+    hub = BoardHub(BoardReader(state, HOTLINES, AGENTS, clock=clock.time, today=today), state.events)
     app = build_web_app(deps, extra=[wallboard_routes(hub, metrics)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         spec = await (await client.get("/openapi.json")).json()
