@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from callcontrol.agents import refusals
+from callcontrol.state import errors as state_errors
+from callcontrol.state.membership import NotAHotlineOf, OnCallDuty
+
 
 def sound(name: str) -> str:
     return f"sound:callcontrol/{name}"
@@ -56,29 +60,30 @@ ON_DUTY_SINCE = "line-on-duty-since"  # + hours "h" minutes
 HOURS = "line-hours"
 GOODBYE = "goodbye"
 
-# Refusals of the presence use cases (agents/presence.py and the duty rules), by exception class name so that
-# this module keeps working while the duty side adds its refusals; the most specific class in the MRO wins.
-REFUSALS = {
-    "OnCallUncovered": "agent-on-call-last",
-    "OnCallDuty": "agent-on-call-duty",
-    "AgentBusy": "agent-refused-busy",
-    "NotLoggedIn": "agent-refused-logged-out",
-    "DeviceNotConfigured": "agent-refused-no-device",
-    "SoftphoneNotRegistered": "agent-refused-unregistered",
-    "NotAHotlineOf": UNKNOWN_HOTLINE,
-    "HandoverToSelf": "line-handover-self",
-    "UnknownAgent": UNKNOWN_AGENT,
-    "NotInHotline": "line-handover-not-member",
-    "ColleagueUnreachable": "line-handover-unreachable",
-    "NothingToHandOver": "line-handover-nothing",
+# Refusals of the presence use cases (agents/refusals.py) and of the per-hotline membership (state/membership.py),
+# and the prompt that tells the agent why; the most specific class in the exception's MRO wins.
+REFUSALS: dict[type[BaseException], str] = {
+    refusals.OnCallUncovered: "agent-on-call-last",
+    state_errors.OnCallUncovered: "agent-on-call-last",
+    OnCallDuty: "agent-on-call-duty",
+    refusals.AgentBusy: "agent-refused-busy",
+    refusals.NotLoggedIn: "agent-refused-logged-out",
+    refusals.DeviceNotConfigured: "agent-refused-no-device",
+    refusals.SoftphoneNotRegistered: "agent-refused-unregistered",
+    NotAHotlineOf: UNKNOWN_HOTLINE,
+    refusals.HandoverToSelf: "line-handover-self",
+    refusals.UnknownAgent: UNKNOWN_AGENT,
+    refusals.NotInHotline: "line-handover-not-member",
+    refusals.ColleagueUnreachable: "line-handover-unreachable",
+    refusals.NothingToHandOver: "line-handover-nothing",
 }
 
 
 def refusal(exc: BaseException) -> str:
     """The prompt telling an agent why she was refused."""
     for cls in type(exc).__mro__:
-        if cls.__name__ in REFUSALS:
-            return REFUSALS[cls.__name__]
+        if cls in REFUSALS:
+            return REFUSALS[cls]
     return FAILED
 
 

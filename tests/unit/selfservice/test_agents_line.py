@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from callcontrol.agents.presence import PresenceRefused
+from callcontrol.agents.presence import (
+    ColleagueUnreachable,
+    HandoverToSelf,
+    NothingToHandOver,
+    NotInHotline,
+    PresenceRefused,
+)
 from callcontrol.selfservice.agents_line import AgentsLine
 from callcontrol.state.models import AgentStatus
 from callcontrol.state.pin_lock import PinLock
@@ -102,7 +108,7 @@ async def test_an_agent_without_a_pin_is_told_so(state) -> None:
 class Duty:
     """The duty side of the presence (handover, on_duty) as the duty helper builds it, over the real one."""
 
-    def __init__(self, inner: Any, refusal: type[PresenceRefused] | None = None) -> None:
+    def __init__(self, inner: Any, refusal: PresenceRefused | None = None) -> None:
         self._inner = inner
         self._refusal = refusal
         self.handovers: list[tuple[str, str, str]] = []
@@ -112,7 +118,7 @@ class Duty:
 
     async def handover(self, from_agent: str, to_agent: str, *, by: str) -> Any:
         if self._refusal:
-            raise self._refusal("no")
+            raise self._refusal
         self.handovers.append((from_agent, to_agent, by))
         return object()
 
@@ -132,15 +138,15 @@ async def test_menu_3_hands_the_duty_to_the_colleague_keyed(state) -> None:
 @pytest.mark.parametrize(
     ("refusal", "prompt"),
     [
-        ("HandoverToSelf", "line-handover-self"),
-        ("NotInHotline", "line-handover-not-member"),
-        ("ColleagueUnreachable", "line-handover-unreachable"),
-        ("NothingToHandOver", "line-handover-nothing"),
+        (HandoverToSelf("damien"), "line-handover-self"),
+        (NotInHotline("emma", ("astreinte",)), "line-handover-not-member"),
+        (ColleagueUnreachable("emma"), "line-handover-unreachable"),
+        (NothingToHandOver("damien"), "line-handover-nothing"),
     ],
 )
-async def test_a_refused_handover_says_why(state, refusal: str, prompt: str) -> None:
+async def test_a_refused_handover_says_why(state, refusal: PresenceRefused, prompt: str) -> None:
     """Each refusal of the handover has its own prompt; an unknown colleague code is told too."""
-    duty = Duty(presence(state), type(refusal, (PresenceRefused,), {}))
+    duty = Duty(presence(state), refusal)
     assert (await call_line(state, DAMIEN, "4826#3202#", duty)).prompts()[-2] == prompt
     assert (await call_line(state, DAMIEN, "4826#3777#", duty)).prompts()[-2] == "line-unknown-agent"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.agents.presence import Leaving, PresenceRefused
+from callcontrol.agents.presence import Leaving, OnCallUncovered
 from callcontrol.selfservice.feature_codes import Action, FeatureCodes, FeatureRequest, parse
 from callcontrol.state.membership import Membership
 from callcontrol.state.models import AgentStatus
@@ -122,12 +122,9 @@ async def test_a_refusal_of_the_on_call_rule_is_told_with_its_prompt(state) -> N
     """The presence's leave guard refusing (the duty side's OnCallUncovered): *46 keeps her logged in and she
     hears that she must hand over first."""
 
-    class OnCallUncovered(PresenceRefused):
-        pass
-
     class Guard:
         async def check(self, agent_id: str, leaving: Leaving, by: str) -> None:
-            raise OnCallUncovered("last one")
+            raise OnCallUncovered(agent_id, ("astreinte",), "log out")
 
     await dial(state, "*45")
     call = await dial(state, "*46", leave_guard=Guard())
