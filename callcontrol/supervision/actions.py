@@ -1,18 +1,16 @@
 """The routes that change something: call actions and open / close (switchboard), forced presence (supervisor).
 
 Call actions go through routing/switchboard.py, presence through agents/presence.py (so the on-call guard
-decides a logout or pause; `force` is for supervisors and needs a Presence that knows it), with by="api".
+decides a logout or pause; `force` is for supervisors, audited as forced), with by="api".
 """
 
 from __future__ import annotations
-
-import inspect
 
 from aiohttp import web
 
 from callcontrol.routing.switchboard import ActionDone
 from callcontrol.supervision import models as m
-from callcontrol.supervision.auth import Role, json_error, require
+from callcontrol.supervision.auth import Role, require
 from callcontrol.supervision.bodies import read_body, refusals, reply
 from callcontrol.supervision.routes import RouteDoc, documented
 from callcontrol.supervision.server import DEPS
@@ -77,15 +75,6 @@ def _presence_out(result) -> web.Response:
                                warning=result.warning))
 
 
-def _force(method, force: bool) -> dict[str, bool]:
-    """`force=True` for the presence use case, refused (422) when this Presence does not know it."""
-    if not force:
-        return {}
-    if "force" not in inspect.signature(method).parameters:
-        raise json_error(web.HTTPUnprocessableEntity, "invalid", "force: not supported by this version")
-    return {"force": True}
-
-
 async def login(request: web.Request) -> web.Response:
     require(request, Role.SUPERVISOR)
     body = await read_body(request, m.LoginIn)
@@ -99,7 +88,7 @@ async def logout(request: web.Request) -> web.Response:
     body = await read_body(request, m.LeaveIn)
     presence = request.app[DEPS].presence
     async with refusals():
-        result = await presence.logout(request.match_info["agent_id"], by=BY, **_force(presence.logout, body.force))
+        result = await presence.logout(request.match_info["agent_id"], by=BY, force=body.force)
     return _presence_out(result)
 
 
@@ -108,8 +97,7 @@ async def pause(request: web.Request) -> web.Response:
     body = await read_body(request, m.PauseIn)
     presence = request.app[DEPS].presence
     async with refusals():
-        result = await presence.pause(request.match_info["agent_id"], body.reason, by=BY,
-                                      **_force(presence.pause, body.force))
+        result = await presence.pause(request.match_info["agent_id"], body.reason, by=BY, force=body.force)
     return _presence_out(result)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcontrol.state import StateLayer
+from callcontrol.state import AgentRecord, Device, StateLayer
 from callcontrol.supervision.auth import Role
 
 from .conftest import auth, queue
@@ -131,3 +131,19 @@ async def test_forced_presence_goes_through_the_use_cases_and_refusals_are_409(c
     assert response.status == 409 and "ringing" in (await response.json())["reason"]
     assert (await client.post("/api/agents/zoe/logout", headers=sup)).status == 404
     assert (await client.post("/api/agents/alice/login", json={"device": "fax"}, headers=sup)).status == 422
+
+
+async def test_the_last_on_call_member_is_let_go_only_by_a_forced_logout_which_is_audited(client, state):
+    """The on-call guard holds through the API (409 with the reason); a supervisor's `force` lets her go, audited."""
+    await state.agents.sync_agents(
+        [AgentRecord(id="damien", name="Damien", mobile="+33612000001", hotlines={"astreinte": 0})],
+        on_call=["astreinte"],
+    )
+    await state.agents.login("damien", Device.MOBILE)
+    sup = auth(Role.SUPERVISOR)
+    response = await client.post("/api/agents/damien/logout", json={}, headers=sup)
+    assert response.status == 409 and "hand the duty over" in (await response.json())["reason"]
+    response = await client.post("/api/agents/damien/logout", json={"force": True}, headers=sup)
+    assert response.status == 200 and (await response.json())["status"] == "logged_out"
+    audit = [f for _id, f in await state.store.redis.xrange("cc:audit") if f["agent"] == "damien"]
+    assert audit and audit[-1]["forced"] == "1" and audit[-1]["by"] == "api"
