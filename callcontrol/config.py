@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +44,17 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 _OPTIONAL_SECTIONS = {"ami"}  # a secret in the environment does not switch these on: their YAML section does
 
 
+def _holiday_countries() -> Collection[str]:
+    """The country codes the holidays package has a calendar for, read from its registry: its
+    list_supported_countries() imports every country module (~0.1 s at each start of a command)."""
+    try:
+        from holidays.registry import EntityLoader
+
+        return set(EntityLoader.get_country_codes())
+    except (ImportError, AttributeError):  # a holidays without that registry: the full list
+        return holidays.list_supported_countries()
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,7 +83,7 @@ class CitySettings(_Section):
     @field_validator("country")
     @classmethod
     def _known_country(cls, value: str) -> str:
-        if value.upper() not in holidays.list_supported_countries():
+        if value.upper() not in _holiday_countries():
             raise ValueError(f"no public-holiday calendar for country {value!r}; use an ISO code such as FR or DE")
         return value.upper()
 

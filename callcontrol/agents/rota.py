@@ -22,13 +22,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from callcontrol.agents.rota_ical import IcalRota
 from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues
+
+if TYPE_CHECKING:
+    from callcontrol.agents.rota_ical import IcalRota
 
 ROTA_FILE = "rota.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -210,6 +212,8 @@ def _calendars(
     if not isinstance(data, dict):
         issues.append(doc.issue(("ical",), "expected a mapping of on-call hotline ids to .ics files"))
         return {}
+    from callcontrol.agents.rota_ical import IcalRota  # icalendar costs ~0.1 s: only for a rota that has ical:
+
     calendars: dict[str, IcalRota] = {}
     now = datetime.now(zone).replace(second=0, microsecond=0)
     for hotline, name in data.items():

@@ -1,6 +1,7 @@
 """`callcontrol agent history | handover | on-duty`: the on-call duty and the presence audit from the command line.
 
-Parsing and printing only; the use cases are agents/presence.py's (route "cli", actor = the OS user).
+Parsing and printing only; the use cases are agents/presence.py's (route "cli", actor = the OS user). Light to
+import (the `agent` parser is built from it).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import getpass
 import re
 import sys
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from callcontrol.agents.presence import Presence, PresenceRefused
-from callcontrol.clock import Clock
-from callcontrol.state.layer import StateLayer
+if TYPE_CHECKING:
+    from callcontrol.agents.presence import Presence
+    from callcontrol.clock import Clock
+    from callcontrol.state.layer import StateLayer
 
 DUTY_ACTIONS = ("history", "handover", "on-duty")
 _AGO = re.compile(r"^(\d+)\s*([mhd])$")
@@ -50,6 +53,8 @@ def _when(clock: Clock, at: float) -> str:
 
 
 async def duty_command(state: StateLayer, presence: Presence, clock: Clock, args: argparse.Namespace) -> int:
+    from callcontrol.agents.presence import PresenceRefused
+
     if args.action == "history":
         try:
             since = parse_since(args.since, clock)

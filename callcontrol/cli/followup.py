@@ -1,4 +1,6 @@
-"""`callcontrol journal export`, `tickets list|assign|done|audio`, `stats`, `report`: the follow-up of requests."""
+"""`callcontrol journal export`, `tickets list|assign|done|audio`, `stats`, `report`: the follow-up of requests.
+
+Light to import (the parser is built from it); followup/ and the state layer are imported when a command runs."""
 
 from __future__ import annotations
 
@@ -8,16 +10,15 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from callcontrol.clock import Clock
-from callcontrol.configset import ConfigSet
-from callcontrol.followup import daily, export, report, stats
-from callcontrol.state.layer import StateLayer
-from callcontrol.state.tickets import TicketClosed, TicketNotFound
+if TYPE_CHECKING:
+    from callcontrol.clock import Clock
+    from callcontrol.configset import ConfigSet
+    from callcontrol.state.layer import StateLayer
 
 COMMANDS = ("journal", "tickets", "stats", "report")
-StateOpener = Callable[[ConfigSet], AbstractAsyncContextManager[tuple[StateLayer, Clock]]]
+StateOpener = Callable[["ConfigSet"], AbstractAsyncContextManager[tuple["StateLayer", "Clock"]]]
 
 
 def add_commands(sub: Any) -> None:
@@ -73,6 +74,8 @@ async def _export(config: ConfigSet, state: StateLayer, clock: Clock, args: argp
     start_text = args.start or clock.now().date().isoformat()
     start, end = _moment(clock, start_text, False), _moment(clock, args.end or start_text, True)
     entries = await state.journal.between(start, end)
+    from callcontrol.followup import export
+
     lines = export.jsonl(entries) if args.format == "jsonl" else export.csv_lines(entries, clock.zone)
     if args.output:
         with args.output.open("w", encoding="utf-8", newline="") as out:
@@ -88,6 +91,8 @@ def _when(clock: Clock, at: float | None) -> str:
 
 
 async def _tickets(config: ConfigSet, state: StateLayer, clock: Clock, args: argparse.Namespace) -> int:
+    from callcontrol.state.tickets import TicketClosed, TicketNotFound
+
     tickets = state.tickets
     try:
         if args.action == "list":
@@ -143,6 +148,8 @@ async def _audio(config: ConfigSet, state: StateLayer, args: argparse.Namespace)
 
 
 async def _stats(config: ConfigSet, state: StateLayer, clock: Clock, args: argparse.Namespace) -> int:
+    from callcontrol.followup import daily, stats
+
     day, levels = _day(clock, args.day), config.settings.followup.service_levels
     if args.hotline:
         rows = {f"{h:02d} h": f for h, f in (await daily.hourly(state.figures, day, args.hotline, levels)).items()}
@@ -162,6 +169,8 @@ async def _stats(config: ConfigSet, state: StateLayer, clock: Clock, args: argpa
 
 
 async def _report(config: ConfigSet, state: StateLayer, clock: Clock, args: argparse.Namespace) -> int:
+    from callcontrol.followup import daily, report
+
     day = _day(clock, args.day)
     levels = config.settings.followup.service_levels
     page = report.render(await daily.day_report(state.figures, config.settings.city.name, day, levels))

@@ -1,16 +1,19 @@
 """`callcontrol hotlines | agents | calls` (readable tables) and `callcontrol call redirect|move|pickup|voicemail`,
-over the same use cases as the HTTP API (routing/switchboard.py), on the shared city clock; by = "cli"."""
+over the same use cases as the HTTP API (routing/switchboard.py), on the shared city clock; by = "cli".
+Light to import (the parser is built from it; the use cases are imported when the command runs)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from callcontrol.clock import Clock
-from callcontrol.configset import ConfigSet
-from callcontrol.routing.switchboard import AgentView, NotFound, Switchboard, SwitchboardError, WaitingCall
-from callcontrol.state.layer import StateLayer
+if TYPE_CHECKING:
+    from callcontrol.clock import Clock
+    from callcontrol.configset import ConfigSet
+    from callcontrol.routing.switchboard import AgentView, Switchboard, WaitingCall
+    from callcontrol.state.layer import StateLayer
 
 COMMANDS = ("hotlines", "agents", "calls", "call")
 EXIT_REFUSED = 1
@@ -59,6 +62,8 @@ def _call_rows(calls: list[WaitingCall]) -> list[list[str]]:
 
 
 async def run(config: ConfigSet, args: argparse.Namespace, state: StateLayer, clock: Clock) -> int:
+    from callcontrol.routing.switchboard import NotFound, Switchboard, SwitchboardError
+
     switchboard = Switchboard(state, config.hotlines, clock, names={a.id: a.name for a in config.agents},
                               switchboard_phone=config.settings.http.switchboard_phone)
     try:

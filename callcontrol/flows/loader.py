@@ -58,6 +58,12 @@ class Flows:
     allowed_numbers: frozenset[str] = frozenset()
     caller_lists: dict[str, frozenset[str]] = field(default_factory=dict)
 
+    def load_calendars(self) -> None:
+        """Build the schedules' public-holiday calendars now (they are built at their first use otherwise)."""
+        for schedule in self.schedules.values():
+            if schedule.public_holidays is not None:
+                schedule.public_holidays.load()
+
     def resolve(self, flow_id: str, target: str) -> Node:
         """Where `target` (a step id of `flow_id`, or flow:ID) leads."""
         if target.startswith(FLOW_PREFIX):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callcontrol.calls.port import CallPort
+if TYPE_CHECKING:
+    from callcontrol.calls.port import CallPort
 
 
 class Enqueuer(Protocol):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 import structlog
 
 from callcontrol.calls.errors import CallEnded
-from callcontrol.calls.port import CallPort
 from callcontrol.flows.context import END, STOP, Context, Evaluate
 from callcontrol.flows.loader import Flows
 from callcontrol.flows.ports import Enqueuer, ManualClosures
 from callcontrol.flows.schedules import evaluate
 from callcontrol.flows.verbs.registry import VERBS
+
+if TYPE_CHECKING:
+    from callcontrol.calls.port import CallPort
 
 MAX_STEPS = 500  # per call; the loader rejects loops that never wait, this is the belt to those braces
 

@@ -24,6 +24,27 @@ _CLOSURE_TEXT = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\s+(from|until|to)\s+(\S+))?
 
 
 @dataclass
+class PublicHolidays:
+    """A country's public holidays (WeeklySchedule.public_holidays), its calendar built at the first question or
+    by load(): building one imports every country the holidays package knows (~0.1 s), which a command that
+    never asks (agent login, stats...) does not pay. `run` loads them before its event loop (Flows.load_calendars)."""
+
+    country: str
+    subdivision: str | None = None
+    _calendar: holidays.HolidayBase | None = field(default=None, init=False, repr=False, compare=False)
+
+    def load(self) -> holidays.HolidayBase:
+        """The calendar; NotImplementedError for a subdivision the holidays package does not know."""
+        if self._calendar is None:
+            self._calendar = holidays.country_holidays(self.country, subdiv=self.subdivision)
+        return self._calendar
+
+    def get(self, day: dt.date) -> str | None:
+        """The holiday's name on `day`, None on a working day."""
+        return self.load().get(day)
+
+
+@dataclass
 class _Parser:
     doc: YamlDoc
     settings: Settings
@@ -82,13 +103,17 @@ class _Parser:
             self.fail(path, f"unknown time zone {value!r}; use an IANA name such as Europe/Paris")
             return None
 
-    def calendar(self, path: KeyPath) -> Any:
+    def calendar(self, path: KeyPath) -> PublicHolidays | None:
         city = self.settings.city
+        calendar = PublicHolidays(city.country, city.subdivision)
+        if city.subdivision is None:  # the country is known (settings checked it): the calendar can wait
+            return calendar
         try:
-            return holidays.country_holidays(city.country, subdiv=city.subdivision)
+            calendar.load()  # whether the subdivision exists is known only by building its calendar
         except NotImplementedError:
             self.fail(path, f"no public-holiday calendar for {city.country} subdivision {city.subdivision!r}")
             return None
+        return calendar
 
     def hours(self, value: Any, path: KeyPath) -> dict[int, tuple[tuple[int, int], ...]]:
         if not isinstance(value, dict):

@@ -54,7 +54,7 @@ class WeeklySchedule:
     zone: zoneinfo.ZoneInfo
     hours: dict[int, tuple[tuple[int, int], ...]]  # weekday (0 = Monday) -> (start, end) minutes since midnight
     closures: tuple[Closure, ...] = ()
-    public_holidays: Any = None  # a holidays.HolidayBase, or None when the schedule ignores public holidays
+    public_holidays: Any = None  # .get(day) -> holiday name (schedule_file.PublicHolidays); None: ignores them
     manual_scope: str = ""
     file: str = ""
     line: int | None = None
