@@ -14,6 +14,7 @@ from callcontrol.agents.presence import Presence
 from callcontrol.agents.rota_keeper import RotaKeeper
 from callcontrol.ami import AmiClient
 from callcontrol.ari.client import AriClient
+from callcontrol.ari.event_filter import EventFilter
 from callcontrol.ari.events import EventStream
 from callcontrol.calls.dispatcher import CallDispatcher, DispatcherSettings
 from callcontrol.calls.legs import PublicIdentity
@@ -167,6 +168,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         dispatcher.set_handler(AGENTS_LINE, agents_line)
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
+        connected = EventFilter(ari).before(dispatcher.reconcile)  # only the event types we read, then reconcile
         log.info(
             "callcontrol_starting",
             app=settings.ari.app,
@@ -191,7 +193,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(callback_upkeep.run()),
                     tg.create_task(duty_mirror.run()),
                     tg.create_task(rota.run()),
-                    tg.create_task(events.run(dispatcher.on_event, on_connect=dispatcher.reconcile)),
+                    tg.create_task(events.run(dispatcher.on_event, on_connect=connected)),
                     tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                     tg.create_task(serve(web_app, settings.http.bind, settings.http.port)),
                     tg.create_task(board.run()),

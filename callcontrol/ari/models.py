@@ -220,3 +220,7 @@ def parse_event(data: dict[str, Any]) -> Event:
         return cls(**common, raw=data, **fields_of(data))
     except Exception:  # odd input from the wire (1e400, wrong types): keep it untyped, never crash the stream
         return Event(**common, raw=data)
+
+
+# The event types callcontrol reads (ari/event_filter.py asks Asterisk for these only).
+HANDLED_TYPES: frozenset[str] = frozenset(_PARSERS)

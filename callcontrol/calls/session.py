@@ -176,7 +176,7 @@ class CallSession(CallChannels):
         if not isinstance(answered, StasisStart):
             await quietly(self._ari.hangup(leg_id))
             return False
-        bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-transfer-{self.call_id}")
+        bridge = await self._ari.create_bridge("mixing", name=f"cc-transfer-{self.call_id}")
         self.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         async with self._ari_call():
             await self._ari.add_channel(bridge.id, [self.channel.id, leg_id])

@@ -234,12 +234,12 @@ class AgentCalls:
         await self._refuse(call, PROMPT_BUSY if busy else PROMPT_UNREACHABLE, "busy" if busy else "no_answer")
 
     async def _talk(self, call: RoutedCall, leg_id: str) -> None:
-        """Both sides up: one mixing,dtmf_events bridge until the other side hangs up (the agent hanging up ends
-        the call's task)."""
+        """Both sides up: one mixing bridge (native RTP when it can) until the other side hangs up (the agent hanging
+        up ends the call's task)."""
         call.facts.reached = True
         await quietly(self._ari.ring_stop(call.channel_id))
         await call.answer()
-        bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-own-{call.call_id}")
+        bridge = await self._ari.create_bridge("mixing", name=f"cc-own-{call.call_id}")
         call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         await self._ari.add_channel(bridge.id, [call.channel_id, leg_id])
         call.note("own_call:connected")

@@ -246,7 +246,7 @@ class CallbackDesk:
         if not isinstance(event, StasisStart):
             await quietly(self._ari.hangup(leg_id))
             return None
-        bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-cb-{call.call_id}")
+        bridge = await self._ari.create_bridge("mixing", name=f"cc-cb-{call.call_id}")
         call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         await self._ari.add_channel(bridge.id, [call.channel_id, leg_id])
         return leg_id

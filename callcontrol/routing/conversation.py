@@ -37,15 +37,17 @@ class Conversations:
             task.cancel()
 
     async def converse(self, call: RoutedCall, hotline: HotlineRouting, leg: Leg) -> None:
-        """Bridge citizen and agent (mixing,dtmf_events: plain mixing bridges swallow DTMF) until the agent hangs
-        up (the citizen hanging up ends the call's task); the agent then goes to wrap-up."""
+        """Bridge citizen and agent until the agent hangs up (the citizen hanging up ends the call's task); the
+        agent then goes to wrap-up. A plain mixing bridge: nothing reads digits during a conversation, so Asterisk
+        may bridge the two legs' RTP natively (`dtmf_events` would keep every frame in its core; the phones' own
+        RFC 4733 digits still pass end to end)."""
         agent_id = leg.agent_id
         connected_at = self._clock.time()
         await self._state.queues.connect(call.call_id, agent_id)
         call.on_cleanup(lambda: self.release(agent_id, hotline, connected_at))
         call.facts.agent = agent_id
         call.facts.device = leg.device.value
-        bridge = await self._ari.create_bridge("mixing,dtmf_events", name=f"cc-{call.call_id}")
+        bridge = await self._ari.create_bridge("mixing", name=f"cc-{call.call_id}")
         call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         await quietly(self._ari.stop_moh(call.channel_id))
         await self._ari.add_channel(bridge.id, [call.channel_id, leg.channel_id])

@@ -1,7 +1,7 @@
 """Softphone reachability from Asterisk: is each agent's PJSIP endpoint registered (ARI endpoint state)?
 
 `EndpointWatcher` keeps every agent's `softphone_reachable` flag in Redis presence up to date: at each ARI
-(re)connection it subscribes its application to every PJSIP endpoint and reads their states; then each
+(re)connection it subscribes its application to each agent's PJSIP endpoint and reads their states; then each
 EndpointStateChange updates the flag at once. It runs on an ARI application of its own (`<app>-endpoints`, its own
 websocket): Asterisk forwards to an application subscribed to an endpoint every event of that endpoint's channels
 too (measured on Asterisk 22: ChannelDestroyed, ChannelHangupRequest... twice for a leg in our Stasis app), so on
@@ -69,7 +69,7 @@ class EndpointWatcher:
         except AriError as exc:  # an Asterisk without event filters: the other events are only ignored here
             log.info("endpoint_event_filter_unavailable", error=exc.message)
         try:
-            await self._ari.subscribe(f"endpoint:{TECHNOLOGY}")
+            await self._subscribe()
             listed = {e.resource: e for e in await self._ari.endpoints(TECHNOLOGY)}
         except AriError as exc:
             log.warning("endpoint_states_unavailable", error=exc.message)
@@ -77,6 +77,22 @@ class EndpointWatcher:
         for softphone in self._agents_by_softphone:
             endpoint = listed.get(softphone) or Endpoint(TECHNOLOGY, softphone, "offline")
             await self._update(endpoint)
+
+    async def _subscribe(self) -> None:
+        """One subscription per agent's softphone, not `endpoint:PJSIP`: Asterisk converts every message of a
+        subscribed endpoint's channels to JSON before the event filter drops it, and the whole technology is every
+        citizen's carrier leg too (85 messages per call on the routing bench; bench/asterisk-side.md). The
+        technology-wide subscription an older version left on the application is dropped."""
+        wide = {"eventSource": f"endpoint:{TECHNOLOGY}"}
+        try:
+            await self._ari.request("DELETE", f"/applications/{self._ari.app}/subscription", params=wide)
+        except AriError:
+            pass  # not subscribed: the usual case
+        for softphone in self._agents_by_softphone:
+            try:
+                await self._ari.subscribe(f"endpoint:{TECHNOLOGY}/{softphone}")
+            except AriError as exc:  # not an endpoint Asterisk knows: it never registers (checked below)
+                log.debug("softphone_not_subscribed", endpoint=softphone, error=exc.message)
 
     async def on_event(self, event: Event) -> None:
         if isinstance(event, EndpointStateChange) and event.endpoint.technology == TECHNOLOGY:

@@ -37,13 +37,17 @@ def client(fake_ari: FakeAri, http: aiohttp.ClientSession) -> AriClient:
 async def test_at_connection_every_softphone_gets_its_reachability_and_endpoints_are_subscribed(
     fake_ari: FakeAri, client: AriClient, layer: StateLayer
 ):
-    """On each ARI connection: subscribed to every PJSIP endpoint; an offline or unknown-to-Asterisk softphone is
-    unreachable, an online one reachable."""
+    """On each ARI connection: subscribed to each agent's softphone endpoint (not to every PJSIP endpoint, the
+    carrier's citizens included); an offline or unknown-to-Asterisk softphone is unreachable, an online one
+    reachable."""
     fake_ari.endpoints.update({"1001": "online", "1003": "online"})  # 1002 is not even listed
     await layer.agents.login("alice", Device.SOFTPHONE)
     await layer.agents.login("bruno", Device.SOFTPHONE)
     await EndpointWatcher(client, layer, AGENTS).on_connect()
-    assert fake_ari.subscriptions == ["endpoint:PJSIP"]
+    assert fake_ari.subscriptions == ["endpoint:PJSIP/1001", "endpoint:PJSIP/1002"]
+    assert [r.query["eventSource"] for r in fake_ari.find("DELETE", "/applications/*/subscription")] == [
+        "endpoint:PJSIP"
+    ]  # what an older version subscribed to
     assert fake_ari.event_filter == {"allowed": [{"type": "EndpointStateChange"}], "disallowed": []}
     assert (await layer.agents.get_state("alice")).reachable
     assert not (await layer.agents.get_state("bruno")).reachable
