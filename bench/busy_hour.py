@@ -1,0 +1,235 @@
+"""Busy-hour simulation: Pessac's busiest hour on the real stack (Asterisk, Redis, callcontrol, SIPp), all times
+divided by --scale (20: the hour runs in 3 minutes with the same Erlang load), compared with Erlang C and A.
+
+Run (the machine's single Asterisk is shared: hold the integration lock, timeout inside flock):
+
+    flock -o /var/tmp/callcontrol/it.lock timeout 400 .venv/bin/python bench/busy_hour.py [--minutes 60] [--seed 1]
+
+205 calls an hour, conversations of 180 s on average (exponential), citizens' patience 60 s on average
+(exponential), 14 agents on softphones, one hotline (longest idle, wrap-up 0, a beep as whisper). See
+bench/busy-hour.md. Writes bench/results/busy_hour-<UTC time>.json and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO))
+
+import redis  # noqa: E402
+from appproc import AppProcess, make_config  # noqa: E402
+from busy_figures import figures, hashes, table  # noqa: E402
+from busy_observer import Observer, digits  # noqa: E402
+from busy_people import (  # noqa: E402
+    CitizenCall,
+    agent_phones,
+    extensions,
+    install_endpoints,
+    plan,
+    remove_endpoints,
+    workdir_for,
+)
+from busy_sim import simulate  # noqa: E402
+from harness import REDIS_PORT, Ari, ari_password, script  # noqa: E402
+from hotline_kit import ENQUEUE_FLOW, HOTLINE, OTHER_HOTLINES, dialogs, logins, overlaps  # noqa: E402
+from sipp import unregister  # noqa: E402
+
+PUBLIC_NUMBER = "0556000000"
+RESULTS = REPO / "bench" / "results"
+SALT = "test-salt"  # appproc's CALLCONTROL_LOG_SALT: the journal's caller_hash
+
+
+def config_files(args: argparse.Namespace, exts: list[str]) -> dict[str, str]:
+    """One hotline of `agents` members on softphones, longest idle, straight from the flow's entry."""
+    s = args.scale
+    hotline = {
+        "strategy": "longest_idle", "ring_timeout": max(1, round(15 / s)), "accept_timeout": 2,
+        "wrap_up": round(args.wrap_up / s, 3), "max_wait": 600, "max_misses": 0, "whisper": [args.whisper],
+        "announce_first": 600, "announce_interval": 0, "announce_wait": False,
+    }  # fmt: skip
+    doc = {"hotlines": {HOTLINE: hotline, **{h: {} for h in OTHER_HOTLINES}}}
+    agents = [{"id": f"agent{i + 1:02d}", "name": f"Agent {i + 1}", "softphone": ext, "hotlines": {HOTLINE: 0}}
+              for i, ext in enumerate(exts)]  # fmt: skip
+    return {"flows/main.yaml": ENQUEUE_FLOW, "hotlines.yaml": json.dumps(doc),
+            "agents.yaml": json.dumps({"agents": agents})}  # fmt: skip
+
+
+def journal_export(config: Path, redis_url: str, zone: str) -> list[dict[str, Any]]:
+    """`callcontrol journal export --format jsonl` for today (the city's day), as ops would run it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCONTROL_")}
+    env |= {"CALLCONTROL_REDIS_URL": redis_url, "CALLCONTROL_ARI_PASSWORD": ari_password()}
+    today = dt.datetime.now(ZoneInfo(zone)).date().isoformat()
+    done = subprocess.run(
+        [sys.executable, "-m", "callcontrol", "--config", str(config), "--secrets", "/nonexistent", "journal",
+         "export", "--format", "jsonl", "--from", today], cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"journal export failed: {done.stdout}{done.stderr}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def metrics_text() -> str:
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:8080/metrics", timeout=3) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
+def stall_metrics(text: str) -> dict[str, float]:
+    wanted = ("callcontrol_loop_stall_max_seconds", "callcontrol_ari_event_lag_seconds_sum",
+              "callcontrol_ari_event_lag_seconds_count")  # fmt: skip
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.split("{")[0] in wanted:
+            out[name] = float(value)
+    return out
+
+
+async def drive(citizens: list[CitizenCall], observer: Observer, sock: socket.socket, budget: float) -> float:
+    """Start each citizen at its time, reap the SIPp processes, until all ended or `budget` s. Returns t0."""
+    ready = asyncio.Event()
+    watching = asyncio.create_task(observer.run(ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    loop = asyncio.get_running_loop()
+    t0_wall, t0 = time.time(), loop.time()
+    pending = list(citizens)
+    running: list[CitizenCall] = []
+    try:
+        while (pending or running) and loop.time() - t0 < budget:
+            now = loop.time() - t0
+            while pending and pending[0].citizen.at <= now:
+                citizen = pending.pop(0)
+                await asyncio.to_thread(citizen.start, time.time())
+                running.append(citizen)
+            running = [c for c in running if not c.poll()]
+            await asyncio.sleep(0.02)
+    finally:
+        for c in running:
+            c.stop()
+        await asyncio.sleep(1.0)  # the last events (ChannelDestroyed) reach the observer
+        watching.cancel()
+    return t0_wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=60, help="minutes of the busy hour to play (default 60)")
+    parser.add_argument("--scale", type=float, default=20, help="real times are divided by this (default 20)")
+    parser.add_argument("--calls-per-hour", type=float, default=205)
+    parser.add_argument("--talk", type=float, default=180, help="mean conversation, real seconds (exponential)")
+    parser.add_argument("--patience", type=float, default=60, help="mean patience, real seconds (exponential)")
+    parser.add_argument("--threshold", type=float, default=20, help="service level threshold, real seconds")
+    parser.add_argument("--agents", type=int, default=14)
+    parser.add_argument("--answer-after", type=float, default=2, help="agent's phone rings this long, real seconds")
+    parser.add_argument("--wrap-up", type=float, default=0, help="hotline wrap-up, real seconds")
+    parser.add_argument("--whisper", default="ascending-2tone",
+                        help="the hotline's whisper (default ascending-2tone: 0.2 s, the shortest stock sound)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    s = args.scale
+    window, talk, patience, threshold = args.minutes * 60 / s, args.talk / s, args.patience / s, args.threshold / s
+    people = plan(round(args.calls_per_hour * args.minutes / 60), window, talk, patience, args.seed)
+
+    if script("stack", "status").stdout.startswith("callcontrol running"):
+        print("the demo stack's callcontrol would take the calls: scripts/stack down first", file=sys.stderr)
+        return 2
+    for name in ("asterisk", "redis"):
+        if script(name, "start").returncode != 0:
+            print(f"scripts/{name} start failed", file=sys.stderr)
+            return 2
+    ari, redis_url = Ari(), f"redis://127.0.0.1:{REDIS_PORT}/0"
+    stamp_utc = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M")
+    workdir = workdir_for(stamp_utc)
+    redis.Redis.from_url(redis_url).flushall()
+    exts = extensions(args.agents)
+    phones, app, citizens = [], None, []
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        install_endpoints(exts)
+        phones = agent_phones(workdir, exts, args.answer_after / s)
+        config = make_config(workdir / "config", config_files(args, exts))
+        app = AppProcess(workdir, config, redis_url, app="callcontrol").start(ari)
+        logins(config, redis_url, [f"agent{i + 1:02d}" for i in range(args.agents)])
+        time.sleep(1.0)
+        citizens = [CitizenCall(workdir / "citizens", c, PUBLIC_NUMBER) for c in people]
+        by_number = {c.citizen.number: c for c in citizens}
+        observer = Observer({digits(n): n for n in by_number}, set(exts),
+                            on_answered=lambda number: by_number[number].signal_answered(sock))  # fmt: skip
+        print(f"busy hour: {len(people)} citizens over {window:.0f} s, {args.agents} agents ...", file=sys.stderr)
+        began = time.monotonic()
+        t0 = asyncio.run(drive(citizens, observer, sock, budget=window + 20 * talk + 30))
+        elapsed = time.monotonic() - began
+        time.sleep(2.0)  # the journal's last lines
+        journal = journal_export(config, redis_url, "Europe/Paris")
+        stalls = stall_metrics(metrics_text())
+        errors = [line for line in app.lines() if line.get("level") in ("error", "critical")]
+        warnings = [line for line in app.lines() if line.get("level") == "warning"]
+        app.stop()
+        per_phone = {p.name: overlaps(dialogs(p.messages()).get("phone", [])) for p in phones}
+        report = figures(
+            journal=journal, observer=observer, hash_of=hashes([c.citizen.number for c in citizens], SALT, "FR"),
+            t0=t0, window=window, agents={f"agent{i + 1:02d}": ext for i, ext in enumerate(exts)},
+            threshold=threshold, patience=patience, talk=talk, planned=len(people),
+            ctl={c.citizen.number: c.ctl_words() for c in citizens},
+            signalled={c.citizen.number for c in citizens if c.signalled},
+            overlaps=[f"{name}: {o}" for name, lst in per_phone.items() for o in lst],
+        )  # fmt: skip
+        overhead = report["measured"]["ring_and_whisper_s"]["mean"] or 0.0
+        ideal = simulate(people, args.agents, overhead, window, threshold)
+        report["ideal_router"] = {"overhead_s": overhead, **{k: round(v, 4) for k, v in ideal.items()}}
+        report["checks"]["sipp_exit_codes"] = dict(sorted(
+            {str(k): [c.exit_code for c in citizens].count(k) for k in {c.exit_code for c in citizens}}.items()))
+        report["checks"]["callcontrol_errors"] = [f"{e.get('event')}: {e}" for e in errors][:20]
+        report["checks"]["callcontrol_warnings"] = sorted({str(w.get("event")) for w in warnings})
+        report["callcontrol_metrics"] = stalls
+        report["run"] = {
+            "when_utc": stamp_utc, "elapsed_s": round(elapsed, 1), "workdir": str(workdir), "seed": args.seed,
+            "scale": s, "minutes": args.minutes, "calls_planned": len(people), "window_s": window,
+            "agents": args.agents, "talk_mean_s": talk, "patience_mean_s": patience, "threshold_s": threshold,
+            "answer_after_s": args.answer_after / s, "wrap_up_s": args.wrap_up / s, "whisper": args.whisper,
+            "distributions": {"arrivals": "Poisson process conditioned on its count (sorted uniform times)",
+                              "talk": "exponential", "patience": "exponential, from callcontrol's answer to the "
+                              "agent being bridged"},
+            "machine": {"cores": os.cpu_count(), "load": os.getloadavg()}, "asterisk": ari.version(),
+        }  # fmt: skip
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"busy_hour-{stamp_utc}.json"
+        (workdir / "observer.json").write_text(json.dumps(observer.dump(), indent=1))
+        (workdir / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in journal))
+        out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+        print(table(report, s, threshold))
+        print(f"\nwritten: {out}; traces and journal: {workdir}")
+        return 0
+    finally:
+        for c in citizens:
+            c.stop()
+        if app:
+            app.stop()
+        for p in phones:
+            p.stop()
+        ari.hang_up_everything()
+        for ext in exts:
+            unregister(workdir, ext)
+        remove_endpoints()
+        sock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
