@@ -39,13 +39,14 @@ from busy_people import (  # noqa: E402
     agent_phones,
     extensions,
     install_endpoints,
+    log_in,
     plan,
     remove_endpoints,
     workdir_for,
 )
 from busy_sim import simulate  # noqa: E402
 from harness import REDIS_PORT, Ari, ari_password, script  # noqa: E402
-from hotline_kit import ENQUEUE_FLOW, HOTLINE, OTHER_HOTLINES, dialogs, logins, overlaps  # noqa: E402
+from hotline_kit import ENQUEUE_FLOW, HOTLINE, OTHER_HOTLINES, dialogs, overlaps  # noqa: E402
 from sipp import unregister  # noqa: E402
 
 PUBLIC_NUMBER = "0556000000"
@@ -166,7 +167,7 @@ def main() -> int:
         phones = agent_phones(workdir, exts, args.answer_after / s)
         config = make_config(workdir / "config", config_files(args, exts))
         app = AppProcess(workdir, config, redis_url, app="callcontrol").start(ari)
-        logins(config, redis_url, [f"agent{i + 1:02d}" for i in range(args.agents)])
+        log_in(config, redis_url, [f"agent{i + 1:02d}" for i in range(args.agents)])
         time.sleep(1.0)
         citizens = [CitizenCall(workdir / "citizens", c, PUBLIC_NUMBER) for c in people]
         by_number = {c.citizen.number: c for c in citizens}

@@ -10,14 +10,17 @@ The plan is drawn from one seeded random generator, so that a run can be repeate
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import socket
 import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import STATE
+from harness import STATE, ari_password
 from sipp import LOOPBACK, SippProcess, agent_phone
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,6 +166,26 @@ def agent_phones(workdir: Path, exts: list[str], answer_after: float) -> list[Si
     """One registered SIPp softphone per extension: rings `answer_after` s, answers, never hangs up itself (the
     citizen ends the conversation), sends no RTP."""
     return [agent_phone(workdir, ext, answer_after=answer_after, send_audio=False) for ext in exts]
+
+
+def log_in(config_dir: Path, redis_url: str, agents: list[str], workers: int = 3, timeout: float = 120) -> None:
+    """`callcontrol agent login AGENT --device softphone` for each agent, a few at a time (hotline_kit.logins
+    starts them all at once with a 20 s timeout: too tight for 14 on a loaded 2-core box)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCONTROL_")}
+    env |= {"CALLCONTROL_REDIS_URL": redis_url, "CALLCONTROL_ARI_PASSWORD": ari_password()}
+
+    def one(agent: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "callcontrol", "--config", str(config_dir), "--secrets", "/nonexistent", "agent",
+             "login", agent, "--device", "softphone"], cwd=REPO, env=env, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"login {agent}: {done.stdout}{done.stderr}")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(one, agent) for agent in agents]:
+            future.result()
 
 
 def workdir_for(run: str) -> Path:
