@@ -6,7 +6,7 @@ Run (the machine's single Asterisk is shared: hold the integration lock, timeout
     flock -o /var/tmp/callcontrol/it.lock timeout 400 .venv/bin/python bench/busy_hour.py [--minutes 60] [--seed 1]
 
 205 calls an hour, conversations of 180 s on average (exponential), citizens' patience 60 s on average
-(exponential), 14 agents on softphones, one hotline (longest idle, wrap-up 0, a beep as whisper). See
+(exponential), 14 agents on softphones, one hotline (longest idle, wrap-up 0, a 0.2 s two-tone whisper). See
 bench/busy-hour.md. Writes bench/results/busy_hour-<UTC time>.json and prints a markdown table.
 """
 
@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO))
 
 import redis  # noqa: E402
 from appproc import AppProcess, make_config  # noqa: E402
-from busy_figures import figures, hashes, table  # noqa: E402
+from busy_analysis import analyse  # noqa: E402
+from busy_figures import table  # noqa: E402
 from busy_observer import Observer, digits  # noqa: E402
 from busy_people import (  # noqa: E402
     CitizenCall,
@@ -44,14 +45,12 @@ from busy_people import (  # noqa: E402
     remove_endpoints,
     workdir_for,
 )
-from busy_sim import simulate  # noqa: E402
 from harness import REDIS_PORT, Ari, ari_password, script  # noqa: E402
-from hotline_kit import ENQUEUE_FLOW, HOTLINE, OTHER_HOTLINES, dialogs, overlaps  # noqa: E402
+from hotline_kit import ENQUEUE_FLOW, HOTLINE, OTHER_HOTLINES  # noqa: E402
 from sipp import unregister  # noqa: E402
 
 PUBLIC_NUMBER = "0556000000"
 RESULTS = REPO / "bench" / "results"
-SALT = "test-salt"  # appproc's CALLCONTROL_LOG_SALT: the journal's caller_hash
 
 
 def config_files(args: argparse.Namespace, exts: list[str]) -> dict[str, str]:
@@ -128,6 +127,17 @@ async def drive(citizens: list[CitizenCall], observer: Observer, sock: socket.so
     return t0_wall
 
 
+def write_report(workdir: Path) -> None:
+    """The report of a run's directory: bench/results/busy_hour-<run time>.json and the table on stdout."""
+    report = analyse(workdir)
+    run = report["run"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"busy_hour-{run['when_utc']}.json"
+    out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    print(table(report, run["scale"], run["threshold_s"]))
+    print(f"\nwritten: {out}; traces and journal: {workdir}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60, help="minutes of the busy hour to play (default 60)")
@@ -142,7 +152,12 @@ def main() -> int:
     parser.add_argument("--whisper", default="ascending-2tone",
                         help="the hotline's whisper (default ascending-2tone: 0.2 s, the shortest stock sound)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--analyse", type=Path, metavar="RUN_DIR",
+                        help="no run: the report of an earlier run's directory")
     args = parser.parse_args()
+    if args.analyse:
+        write_report(args.analyse)
+        return 0
     s = args.scale
     window, talk, patience, threshold = args.minutes * 60 / s, args.talk / s, args.patience / s, args.threshold / s
     people = plan(round(args.calls_per_hour * args.minutes / 60), window, talk, patience, args.seed)
@@ -156,6 +171,7 @@ def main() -> int:
             return 2
     ari, redis_url = Ari(), f"redis://127.0.0.1:{REDIS_PORT}/0"
     stamp_utc = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M")
+    load_before = os.getloadavg()
     workdir = workdir_for(stamp_utc)
     redis.Redis.from_url(redis_url).flushall()
     exts = extensions(args.agents)
@@ -183,40 +199,32 @@ def main() -> int:
         errors = [line for line in app.lines() if line.get("level") in ("error", "critical")]
         warnings = [line for line in app.lines() if line.get("level") == "warning"]
         app.stop()
-        per_phone = {p.name: overlaps(dialogs(p.messages()).get("phone", [])) for p in phones}
-        report = figures(
-            journal=journal, observer=observer, hash_of=hashes([c.citizen.number for c in citizens], SALT, "FR"),
-            t0=t0, window=window, agents={f"agent{i + 1:02d}": ext for i, ext in enumerate(exts)},
-            threshold=threshold, patience=patience, talk=talk, planned=len(people),
-            ctl={c.citizen.number: c.ctl_words() for c in citizens},
-            signalled={c.citizen.number for c in citizens if c.signalled},
-            overlaps=[f"{name}: {o}" for name, lst in per_phone.items() for o in lst],
-        )  # fmt: skip
-        overhead = report["measured"]["ring_and_whisper_s"]["mean"] or 0.0
-        ideal = simulate(people, args.agents, overhead, window, threshold)
-        report["ideal_router"] = {"overhead_s": overhead, **{k: round(v, 4) for k, v in ideal.items()}}
-        report["checks"]["sipp_exit_codes"] = dict(sorted(
-            {str(k): [c.exit_code for c in citizens].count(k) for k in {c.exit_code for c in citizens}}.items()))
-        report["checks"]["callcontrol_errors"] = [f"{e.get('event')}: {e}" for e in errors][:20]
-        report["checks"]["callcontrol_warnings"] = sorted({str(w.get("event")) for w in warnings})
-        report["callcontrol_metrics"] = stalls
-        report["run"] = {
+        run = {
             "when_utc": stamp_utc, "elapsed_s": round(elapsed, 1), "workdir": str(workdir), "seed": args.seed,
-            "scale": s, "minutes": args.minutes, "calls_planned": len(people), "window_s": window,
-            "agents": args.agents, "talk_mean_s": talk, "patience_mean_s": patience, "threshold_s": threshold,
-            "answer_after_s": args.answer_after / s, "wrap_up_s": args.wrap_up / s, "whisper": args.whisper,
+            "scale": s, "minutes": args.minutes, "calls_planned": len(people), "window_s": window, "t0": t0,
+            "agents": args.agents, "extensions": exts, "talk_mean_s": talk, "patience_mean_s": patience,
+            "threshold_s": threshold, "answer_after_s": args.answer_after / s, "wrap_up_s": args.wrap_up / s,
+            "whisper": args.whisper,
             "distributions": {"arrivals": "Poisson process conditioned on its count (sorted uniform times)",
                               "talk": "exponential", "patience": "exponential, from callcontrol's answer to the "
                               "agent being bridged"},
-            "machine": {"cores": os.cpu_count(), "load": os.getloadavg()}, "asterisk": ari.version(),
+            "machine": {"cores": os.cpu_count(), "load_after": os.getloadavg(), "load_before": load_before},
+            "asterisk": ari.version(),
+            "plan": [vars(c) for c in people],
+            "signalled": sorted(c.citizen.number for c in citizens if c.signalled),
+            "checks": {
+                "sipp_exit_codes": {str(k): [c.exit_code for c in citizens].count(k)
+                                    for k in sorted({c.exit_code for c in citizens}, key=str)},
+                "callcontrol_errors": [f"{e.get('event')}: {e}" for e in errors][:20],
+                "callcontrol_warnings": [f"{w.get('timestamp')} {w.get('event')}: {w.get('error', '')}"
+                                         for w in warnings][:20],
+            },
+            "callcontrol_metrics": stalls,
         }  # fmt: skip
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"busy_hour-{stamp_utc}.json"
         (workdir / "observer.json").write_text(json.dumps(observer.dump(), indent=1))
         (workdir / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in journal))
-        out.write_text(json.dumps(report, indent=1, default=str) + "\n")
-        print(table(report, s, threshold))
-        print(f"\nwritten: {out}; traces and journal: {workdir}")
+        (workdir / "run.json").write_text(json.dumps(run, indent=1, default=str))
+        write_report(workdir)
         return 0
     finally:
         for c in citizens:

@@ -132,7 +132,8 @@ class Observer:
     def dump(self) -> dict[str, Any]:
         """Everything seen, for the run's directory (cross-checks by hand)."""
         return {"citizens": {n: vars(c) for n, c in self.citizens.items()},
-                "legs": {cid: vars(leg) for cid, leg in self.legs.items()}, "rung_while_busy": self.rung_while_busy}
+                "legs": {cid: vars(leg) for cid, leg in self.legs.items()}, "rung_while_busy": self.rung_while_busy,
+                "events": self.events}
 
     def _check_bridge(self, members: set[str], at: float) -> None:
         agents = [self.legs[c] for c in members if c in self.legs]
