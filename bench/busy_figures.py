@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import erlang
-from busy_observer import Observer
+from busy_observer import AgentLeg, Observer, digits
 
 PENDING_RESULTS = ("answered", "abandoned")
 
@@ -137,11 +137,53 @@ def figures(
         "sip_abandoned": len(gave_up_in_sip),
         "sip_answered_signals": len(signalled),
         "patience_fired_after_answer": cut,
+        "longest_idle": longest_idle_check(observer),
         "observer_events": observer.events,
         "observer_citizens_seen": len(observer.citizens),
         "observer_bridged": sum(1 for c in observer.citizens.values() if c.bridged),
     }
     return {"measured": measured, "models": models, "occupancy_per_agent": occupancy, "checks": checks}
+
+
+def longest_idle_check(observer: Observer, tolerance: float = 0.05) -> dict[str, Any]:
+    """Was each agent rung the one idle longest among the idle agents at that instant (no live leg)? Idle since
+    the end of its last conversation: a leg whose citizen hung up before being bridged (during the ring or the
+    whisper) does not count as a call (callcontrol, like app_queue, keeps the agent's idle time then). Agents
+    without a conversation yet count as idle since the start, all equal. `tolerance`: callcontrol learns of a
+    hang-up a few ms after Asterisk, so an agent freed less than that before the ring is not blamed."""
+    legs = sorted(observer.legs.values(), key=lambda leg: leg.created)
+    seen_by_digits = {digits(n): c for n, c in observer.citizens.items()}
+
+    def talked(leg: AgentLeg) -> bool:
+        seen = seen_by_digits.get(leg.citizen)
+        return bool(seen and seen.bridged and seen.agent == leg.extension)
+
+    exts = sorted({leg.extension for leg in legs} | observer.agent_extensions)
+    idle_since: dict[str, float] = dict.fromkeys(exts, float("-inf"))
+    alive: dict[str, AgentLeg] = {}
+    ends = sorted(((leg.destroyed, leg) for leg in legs if leg.destroyed is not None), key=lambda x: x[0])
+    i, other, worst = 0, [], 0.0
+    ends_at: dict[str, float] = {}  # extension -> its last leg's end (any leg)
+    for leg in legs:
+        while i < len(ends) and ends[i][0] <= leg.created:
+            done = ends[i][1]
+            if alive.get(done.extension) is done:
+                del alive[done.extension]
+                ends_at[done.extension] = done.destroyed or 0.0
+                if talked(done):
+                    idle_since[done.extension] = done.destroyed or 0.0
+            i += 1
+        freed = {e: leg.created - (ends_at.get(e) or float("-inf")) for e in exts}
+        idle = {e: t for e, t in idle_since.items() if e not in alive and freed[e] >= tolerance}
+        if idle and leg.extension in idle:
+            best = min(idle.values())
+            if idle[leg.extension] > best:
+                other.append(f"{leg.extension} rung at {leg.created:.3f} (idle since {idle[leg.extension]:.3f}) "
+                             f"while {min(idle, key=idle.__getitem__)} was idle since {best:.3f}")
+                worst = max(worst, idle[leg.extension] - best) if best > float("-inf") else worst
+        alive[leg.extension] = leg
+    return {"rings": len(legs), "not_longest_idle": len(other), "examples": other[:10],
+            "worst_gap_s": round(worst, 3)}
 
 
 def hashes(numbers: list[str], salt: str, region: str) -> dict[str, str]:

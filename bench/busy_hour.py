@@ -152,6 +152,8 @@ def main() -> int:
     parser.add_argument("--whisper", default="ascending-2tone",
                         help="the hotline's whisper (default ascending-2tone: 0.2 s, the shortest stock sound)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--constant-talk", action="store_true",
+                        help="every conversation lasts exactly --talk (default: exponential)")
     parser.add_argument("--analyse", type=Path, metavar="RUN_DIR",
                         help="no run: the report of an earlier run's directory")
     args = parser.parse_args()
@@ -160,7 +162,8 @@ def main() -> int:
         return 0
     s = args.scale
     window, talk, patience, threshold = args.minutes * 60 / s, args.talk / s, args.patience / s, args.threshold / s
-    people = plan(round(args.calls_per_hour * args.minutes / 60), window, talk, patience, args.seed)
+    people = plan(round(args.calls_per_hour * args.minutes / 60), window, talk, patience, args.seed,
+                  constant_talk=args.constant_talk)
 
     if script("stack", "status").stdout.startswith("callcontrol running"):
         print("the demo stack's callcontrol would take the calls: scripts/stack down first", file=sys.stderr)
@@ -206,8 +209,8 @@ def main() -> int:
             "threshold_s": threshold, "answer_after_s": args.answer_after / s, "wrap_up_s": args.wrap_up / s,
             "whisper": args.whisper,
             "distributions": {"arrivals": "Poisson process conditioned on its count (sorted uniform times)",
-                              "talk": "exponential", "patience": "exponential, from callcontrol's answer to the "
-                              "agent being bridged"},
+                              "talk": "constant" if args.constant_talk else "exponential",
+                              "patience": "exponential, from callcontrol's answer to the agent being bridged"},
             "machine": {"cores": os.cpu_count(), "load_after": os.getloadavg(), "load_before": load_before},
             "asterisk": ari.version(),
             "plan": [vars(c) for c in people],

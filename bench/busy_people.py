@@ -3,7 +3,7 @@ citizen (bench/sipp/busy_citizen.xml), and the agents' softphones (endpoints in 
 
 The plan is drawn from one seeded random generator, so that a run can be repeated with the same citizens:
 - arrivals: a Poisson process conditioned on its count (`calls` arrival times, uniform over the window, sorted);
-- conversation: exponential, mean `talk` (the Erlang C assumption);
+- conversation: exponential, mean `talk` (the Erlang C assumption), or constant (`constant_talk`);
 - patience: exponential, mean `patience` (Palm's Erlang A assumption); it runs from callcontrol's answer (music
   on hold) until an agent is bridged with the citizen, never after.
 """
@@ -46,12 +46,18 @@ class Citizen:
         return f"busy-{self.index:04d}@bench"
 
 
-def plan(calls: int, window: float, talk: float, patience: float, seed: int) -> list[Citizen]:
-    """`calls` citizens over `window` seconds (see the module's docstring for the distributions)."""
+def plan(
+    calls: int, window: float, talk: float, patience: float, seed: int, constant_talk: bool = False
+) -> list[Citizen]:
+    """`calls` citizens over `window` seconds (see the module's docstring for the distributions). `constant_talk`:
+    every conversation lasts exactly `talk` (the same random draws otherwise: same arrivals and patiences)."""
     rng = random.Random(seed)
     times = sorted(rng.uniform(0, window) for _ in range(calls))
-    return [Citizen(i, round(t, 3), round(rng.expovariate(1 / patience), 3), round(rng.expovariate(1 / talk), 3))
-            for i, t in enumerate(times)]  # fmt: skip
+    out = []
+    for i, t in enumerate(times):
+        wait, conversation = rng.expovariate(1 / patience), rng.expovariate(1 / talk)
+        out.append(Citizen(i, round(t, 3), round(wait, 3), round(talk if constant_talk else conversation, 3)))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ citizens
