@@ -76,8 +76,9 @@ def figures(
     per_agent_calls: Counter[str] = Counter()
     for e in answered:
         end = float(e["started_at"]) + float(e["duration"])
-        talk_in_window[e["answered_by"]] += clip(end - float(e.get("talk_time") or 0), end, lo, hi)
-        per_agent_calls[e["answered_by"]] += 1
+        agent = e.get("answered_by") or e.get("agent") or "?"  # see answered_not_connected
+        talk_in_window[agent] += clip(end - float(e.get("talk_time") or 0), end, lo, hi)
+        per_agent_calls[agent] += 1
     legs_in_window: dict[str, float] = defaultdict(float)
     for leg in observer.legs.values():
         legs_in_window[leg.extension] += clip(leg.created, leg.destroyed or hi, lo, hi)
@@ -138,6 +139,10 @@ def figures(
         "sip_answered_signals": len(signalled),
         "patience_fired_after_answer": cut,
         "longest_idle": longest_idle_check(observer),
+        # result "answered" but no "connected" step (so no answered_by, no talk_time): the citizen hung up as the
+        # bridge was being made
+        "answered_not_connected": [e.get("call_id") for e in answered
+                                   if not any(p.get("step") == "connected" for p in e.get("path", []))],
         "observer_events": observer.events,
         "observer_citizens_seen": len(observer.citizens),
         "observer_bridged": sum(1 for c in observer.citizens.values() if c.bridged),
