@@ -188,6 +188,7 @@ def longest_idle_check(observer: Observer, tolerance: float = 0.05) -> dict[str,
                 worst = max(worst, idle[leg.extension] - best) if best > float("-inf") else worst
         alive[leg.extension] = leg
     return {"rings": len(legs), "not_longest_idle": len(other), "examples": other[:10],
+            "passed_over": dict(Counter(e.split(" while ")[1].split()[0] for e in other)),
             "worst_gap_s": round(worst, 3)}
 
 
