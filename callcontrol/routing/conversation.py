@@ -11,7 +11,7 @@ from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import quietly
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
-from callcontrol.routing.dialer import Leg
+from callcontrol.routing.dialer import Leg, hang_up_until_gone
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import StateError
 from callcontrol.state.layer import StateLayer
@@ -43,16 +43,28 @@ class Conversations:
         RFC 4733 digits still pass end to end)."""
         agent_id = leg.agent_id
         connected_at = self._clock.time()
+        agent_left = False
+
+        async def free_agent() -> None:
+            """Registered before the first await: the citizen may hang up at any point from here on (during the
+            whisper's last instant, the bridge...) and the agent must still be freed, but only once her leg is
+            gone, so that her next call cannot ring while this one is still up."""
+            if not agent_left:
+                await hang_up_until_gone(self._ari, leg.channel_id)
+            await self.release(agent_id, hotline, connected_at)
+
+        call.on_cleanup(free_agent)
         await self._state.queues.connect(call.call_id, agent_id)
-        call.on_cleanup(lambda: self.release(agent_id, hotline, connected_at))
-        call.facts.agent = agent_id
-        call.facts.device = leg.device.value
         bridge = await self._ari.create_bridge("mixing", name=f"cc-{call.call_id}")
         call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         await quietly(self._ari.stop_moh(call.channel_id))
         await self._ari.add_channel(bridge.id, [call.channel_id, leg.channel_id])
+        # Answered only once both are in the bridge: a citizen gone before has not talked to anyone.
+        call.facts.agent = agent_id
+        call.facts.device = leg.device.value
         call.note("connected", agent=agent_id, device=leg.device.value, hotline=hotline.id)
         await call.wait_channel_end(leg.channel_id)
+        agent_left = True
         call.note("agent_hung_up", agent=agent_id)
 
     async def carry_on(

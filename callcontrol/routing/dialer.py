@@ -130,8 +130,9 @@ class Dialer:
                 originate.exception()  # retrieved (an AriError here is already logged or irrelevant)
             if answered and not accepted and _cancelled():
                 await self.tell_taken(leg_id)  # `dismiss` hangs it up once she heard it
-            elif not accepted:  # rang out, refused, or cancelled before she answered: never leave it open
-                await quietly(self._ari.hangup(leg_id))
+            elif not accepted:  # rang out, refused, or cancelled before she answered: never leave it open, and
+                # gone before the agent can be freed (else her next call could ring while this one still does)
+                await hang_up_until_gone(self._ari, leg_id)
 
     async def tell_taken(self, leg_id: str) -> None:
         """The agent answered but another agent took the call: stop the whisper, say "appel déjà pris"."""
@@ -152,18 +153,7 @@ class Dialer:
                     or (isinstance(e, PlaybackFinished) and e.playback.id == taken_id(leg_id)),
                     timeout=TAKEN_PROMPT_MAX_SECONDS,
                 )
-        await quietly(self._ari.hangup(leg_id))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + LEG_GONE_MAX_SECONDS
-        while loop.time() < deadline:
-            try:
-                await self._ari.channel(leg_id)
-            except ResourceGone:
-                return
-            except AriError:
-                return
-            await asyncio.sleep(0.05)
-        log.warning("agent_leg_not_gone", leg=leg_id)
+        await hang_up_until_gone(self._ari, leg_id)
 
     async def _whisper_and_accept(
         self, call: RoutedCall, leg_id: str, device: Device, hotline: HotlineRouting, preface: Sequence[str] = ()
@@ -205,6 +195,21 @@ class Dialer:
             elif needs_key and isinstance(event, ChannelDtmfReceived) and event.digit == "1":
                 await quietly(self._ari.stop_playback(playback_id))
                 return True
+
+
+async def hang_up_until_gone(ari: AriClient, leg_id: str) -> None:
+    """Hang an agent's leg up and return once Asterisk no longer has it (at most LEG_GONE_MAX_SECONDS): only then
+    may the agent be offered another call, or her phone would ring while this call is still up. Never raises."""
+    await quietly(ari.hangup(leg_id))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LEG_GONE_MAX_SECONDS
+    while loop.time() < deadline:
+        try:
+            await ari.channel(leg_id)
+        except AriError:  # ResourceGone (404): gone; any other error: nothing more to learn
+            return
+        await asyncio.sleep(0.02)
+    log.warning("agent_leg_not_gone", leg=leg_id)
 
 
 def whisper_id(leg_id: str) -> str:
