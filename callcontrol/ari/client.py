@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 
 from callcontrol.ari.errors import (
     AriError,
@@ -50,6 +50,7 @@ class AriClient:
         self._session = session
         self._base = base_url.rstrip("/") + "/ari"
         self._headers = basic_auth_header(user, password)
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
         self.app = app
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
 
@@ -65,16 +66,18 @@ class AriClient:
     ) -> Any:
         """One REST call; returns the decoded JSON (None for 204). Raises a typed AriError."""
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        data = None if body is None else orjson.dumps(body)
+        headers = self._headers if data is None else self._json_headers
         try:
             async with self._session.request(
-                method, self._base + path, params=query, json=body, headers=self._headers, timeout=self._timeout
+                method, self._base + path, params=query, data=data, headers=headers, timeout=self._timeout
             ) as response:
                 if response.status == 204:
                     return None
-                text = await response.text()
+                raw = await response.read()
                 if response.status < 300:
-                    return await response.json(content_type=None) if text else None
-                raise _error(response.status, _message(text), method, path)
+                    return orjson.loads(raw) if raw else None
+                raise _error(response.status, _message(raw.decode("utf-8", "replace")), method, path)
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", method, path) from exc
 
@@ -269,7 +272,7 @@ def _query_value(value: Any) -> str:
 def _message(text: str) -> str:
     """Asterisk's error bodies are {"message": "..."}; fall back to the raw text."""
     try:
-        data = json.loads(text)
+        data = orjson.loads(text)
     except ValueError:
         return text.strip() or "(no message)"
     if isinstance(data, dict) and "message" in data:

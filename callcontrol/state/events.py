@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
 import structlog
 
 from .store import Store
@@ -159,7 +160,7 @@ def _parse(data: Mapping[str, Any]) -> StateEvent | None:
 def parse_event(raw: bytes | str) -> StateEvent | None:
     """Typed event from a pub/sub message body; None for unknown or malformed messages (ignore them)."""
     try:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         return _parse(data) if isinstance(data, dict) else None
     except (ValueError, TypeError):
         return None
