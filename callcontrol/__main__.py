@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     from callcontrol import app
 
     clock = args.clock or os.environ.get("CALLCONTROL_CLOCK") or None
-    asyncio.run(app.run(config, clock_override=clock))
+    with asyncio.Runner(loop_factory=app.loop_factory()) as runner:  # uvloop when installed
+        runner.run(app.run(config, clock_override=clock))
     return 0
 
 
