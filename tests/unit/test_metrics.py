@@ -64,3 +64,55 @@ def test_only_loopback_clients_skip_the_token():
     """/metrics without a token: 127.0.0.1 and ::1 only."""
     assert _loopback("127.0.0.1") and _loopback("::1")
     assert not _loopback("192.168.1.20") and not _loopback(None) and not _loopback("garbage")
+
+
+async def test_a_blocked_event_loop_shows_as_a_stall_and_the_worst_one_is_kept():
+    """Work that blocks the loop for 0.2 s appears in the stall histogram and as the worst stall since start."""
+    import asyncio
+    import time
+
+    metrics = Metrics(CollectorRegistry())
+    sampler = asyncio.ensure_future(metrics.sample_loop_stalls(every=0.01))
+    await asyncio.sleep(0.05)
+    time.sleep(0.2)  # noqa: ASYNC251 (the point: a blocking call in the loop)
+    await asyncio.sleep(0.05)
+    sampler.cancel()
+    text = metrics.render().decode()
+    worst = float(next(line.split()[1] for line in text.splitlines()
+                       if line.startswith("callcontrol_loop_stall_max_seconds ")))
+    assert 0.15 <= worst < 1.0
+    assert 'callcontrol_loop_stall_seconds_bucket{le="0.01"}' in text
+
+
+async def test_each_ari_event_records_how_old_it_was_when_parsed():
+    """An event Asterisk stamped 0.3 s before it reached the app is recorded as 0.3 s of event lag."""
+    from datetime import UTC, datetime, timedelta
+
+    from callcontrol.ari.events import EventStream
+
+    metrics = Metrics(CollectorRegistry())
+    sent = (datetime.now(UTC) - timedelta(seconds=0.3)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    seen: list[str] = []
+
+    async def events(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "StasisStart", "timestamp": sent, "channel": {"id": "c1"}, "args": []})
+        await ws.close()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ari/events", events)
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        stream = EventStream(session, str(server.make_url("")), "u", "p", "app", on_lag=metrics.ari_event_lag.observe)
+
+        async def handler(event) -> None:  # type: ignore[no-untyped-def]
+            seen.append(event.type)
+
+        async with session.ws_connect(server.make_url("/ari/events")) as ws:
+            await stream._pump(ws, handler)
+    total = metrics.ari_event_lag.collect()[0].samples
+    observed = {s.name: s.value for s in total}
+    assert seen == ["StasisStart"]
+    assert observed["callcontrol_ari_event_lag_seconds_count"] == 1
+    assert 0.25 <= observed["callcontrol_ari_event_lag_seconds_sum"] < 2.0
