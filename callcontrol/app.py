@@ -85,8 +85,9 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
     redis = connect_redis(settings.redis, health_check_interval=10)
     state = StateLayer.create(redis, clock=clock.time)
     metrics = Metrics(CollectorRegistry())  # this process' figures, at /metrics
-    async with aiohttp.ClientSession(trace_configs=[metrics.ari_trace()]) as http:
-        ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app)
+    async with aiohttp.ClientSession() as http:
+        ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
+                        on_request=metrics.ari_request)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
                              on_lag=metrics.ari_event_lag.observe)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)

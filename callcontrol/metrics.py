@@ -173,6 +173,14 @@ class Metrics:
         self.takeovers.inc()
         self.takeover_calls.inc(calls)
 
+    def ari_request(self, method: str, path: str, seconds: float, answered: bool) -> None:
+        """One ARI REST request (ari.client's observer): its latency by operation, or an error without answer."""
+        operation = ari_operation(method, path)
+        if answered:
+            self.ari_latency.labels(operation).observe(seconds)
+        else:
+            self.ari_errors.labels(operation).inc()
+
     def ari_trace(self) -> aiohttp.TraceConfig:
         """An aiohttp trace for the ARI session: each request's latency by operation (the websocket is not one)."""
         trace = aiohttp.TraceConfig()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
@@ -116,3 +117,27 @@ async def test_each_ari_event_records_how_old_it_was_when_parsed():
     assert seen == ["StasisStart"]
     assert observed["callcontrol_ari_event_lag_seconds_count"] == 1
     assert 0.25 <= observed["callcontrol_ari_event_lag_seconds_sum"] < 2.0
+
+
+async def test_the_ari_client_times_each_request_by_operation_and_counts_unanswered_ones():
+    """Each REST request of the ARI client is observed by operation (ids hidden); one Asterisk never answered is
+    counted as an error of that operation."""
+    from callcontrol.ari.client import AriClient
+    from callcontrol.ari.errors import AriUnavailable
+
+    metrics = Metrics(CollectorRegistry())
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/ari/channels/{id}/answer", answer)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        ari = AriClient(http, str(server.make_url("")), "u", "p", "cc", on_request=metrics.ari_request)
+        await ari.answer("1700000000.12")
+        gone = AriClient(http, "http://127.0.0.1:9", "u", "p", "cc", on_request=metrics.ari_request)
+        with pytest.raises(AriUnavailable):
+            await gone.answer("1700000000.13")
+    text = metrics.render().decode()
+    assert 'callcontrol_ari_request_duration_seconds_count{operation="POST /channels/{id}/answer"} 1.0' in text
+    assert 'callcontrol_ari_request_errors_total{operation="POST /channels/{id}/answer"} 1.0' in text
