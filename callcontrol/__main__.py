@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = config.settings
     logs.configure(args.log_format or settings.logging.format, settings.logging.level)
     clock = args.clock or os.environ.get("CALLCONTROL_CLOCK") or None
-    asyncio.run(app.run(config, clock_override=clock))
+    with asyncio.Runner(loop_factory=app.loop_factory()) as runner:  # uvloop when installed
+        runner.run(app.run(config, clock_override=clock))
     return 0
 
 

@@ -12,6 +12,7 @@ Names and meanings: docs/operations.md ("Metrics and alerts").
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +28,8 @@ from prometheus_client.registry import Collector
 PREFIX = "callcontrol_"
 AGENT_STATES = ("available", "busy", "wrap_up", "paused", "logged_out")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STALL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LOOP_SAMPLE_SECONDS = 0.05  # the stall sampler sleeps this long and records how late it woke up
 _ID_SEGMENT = re.compile(r"^[^/]*[0-9][^/]*$|^[0-9a-f-]{16,}$")  # channel/bridge ids, numbers: one label value
 
 
@@ -110,6 +113,15 @@ class Metrics:
                                    registry=r)
         self.queued_today = Gauge(f"{PREFIX}hotline_queued_today", "Calls queued in the hotline today, finished",
                                   ["hotline"], registry=r)
+        self.ari_event_lag = Histogram(f"{PREFIX}ari_event_lag_seconds",
+                                       "From Asterisk stamping an ARI event to this process having it parsed",
+                                       buckets=STALL_BUCKETS, registry=r)
+        self.loop_stall = Histogram(f"{PREFIX}loop_stall_seconds",
+                                    "How late the event loop ran a timer (sampled every 50 ms): work that blocked it",
+                                    buckets=STALL_BUCKETS, registry=r)
+        self.loop_stall_max = Gauge(f"{PREFIX}loop_stall_max_seconds", "The worst event-loop stall since start",
+                                    registry=r)
+        self._stall_max = 0.0
         self._watched = _Watched()
         r.register(self._watched)
 
@@ -139,12 +151,35 @@ class Metrics:
             return "answered_in_time" if (wait or 0.0) <= self.service_level_target else "answered_late"
         return "abandoned" if outcome == "abandoned" else "other"
 
+    def loop_stalled(self, seconds: float) -> None:
+        self.loop_stall.observe(seconds)
+        if seconds > self._stall_max:
+            self._stall_max = seconds
+            self.loop_stall_max.set(seconds)
+
+    async def sample_loop_stalls(self, every: float = LOOP_SAMPLE_SECONDS) -> None:
+        """Forever: sleep `every` and record how much later than asked the loop woke us (a blocked loop delays
+        every call's next step by as much). Costs one timer per sample."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time() + every
+            await asyncio.sleep(every)
+            self.loop_stalled(max(loop.time() - asked, 0.0))
+
     def redis_failed(self, exc: BaseException | None = None) -> None:
         self.redis_errors.inc()
 
     def taken_over(self, dead: str, calls: int) -> None:
         self.takeovers.inc()
         self.takeover_calls.inc(calls)
+
+    def ari_request(self, method: str, path: str, seconds: float, answered: bool) -> None:
+        """One ARI REST request (ari.client's observer): its latency by operation, or an error without answer."""
+        operation = ari_operation(method, path)
+        if answered:
+            self.ari_latency.labels(operation).observe(seconds)
+        else:
+            self.ari_errors.labels(operation).inc()
 
     def ari_trace(self) -> aiohttp.TraceConfig:
         """An aiohttp trace for the ARI session: each request's latency by operation (the websocket is not one)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -11,6 +12,7 @@ WITHHELD = "anonymous"
 _WITHHELD_FORMS = {"", "anonymous", "unknown", "restricted", "private", "withheld", "unavailable"}
 
 
+@functools.lru_cache(maxsize=512)  # a call asks for its numbers' forms ~10 times (logs, journal): parse once
 def normalise(raw: str | None, region: str = "FR") -> str | None:
     """E.164 form of `raw` (national or international), or None when it is withheld or not a phone number."""
     if raw is None or raw.strip().lower() in _WITHHELD_FORMS:
@@ -45,6 +47,7 @@ def is_withheld(raw: str | None) -> bool:
     return raw is None or raw.strip().lower() in _WITHHELD_FORMS
 
 
+@functools.lru_cache(maxsize=512)
 def mask(raw: str | None, region: str = "FR") -> str:
     """A form fit for logs: country code, first digit and last two digits only (+33 6•• •• •• 78)."""
     if is_withheld(raw):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 
 from callcontrol.ari.errors import (
     AriError,
@@ -22,11 +23,11 @@ from callcontrol.ari.errors import (
 from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording
 
 _GONE_BY_RESOURCE: dict[str, type[ResourceGone]] = {
-    "channels": ChannelGone,
-    "bridges": BridgeGone,
-    "playbacks": PlaybackGone,
-    "recordings": RecordingGone,
+    "channels": ChannelGone, "bridges": BridgeGone, "playbacks": PlaybackGone, "recordings": RecordingGone,
 }
+
+
+RequestObserver = Callable[[str, str, float, bool], None]  # method, path, seconds, answered (False: no answer)
 
 
 def basic_auth_header(user: str, password: str) -> dict[str, str]:
@@ -46,12 +47,15 @@ class AriClient:
         app: str,
         *,
         request_timeout: float = 10.0,
+        on_request: RequestObserver | None = None,
     ):
         self._session = session
         self._base = base_url.rstrip("/") + "/ari"
         self._headers = basic_auth_header(user, password)
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
         self.app = app
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._on_request = on_request  # timed here: an aiohttp TraceConfig cost ~0.15 ms of CPU per request
 
     # ------------------------------------------------------------------------------------------------ transport
 
@@ -65,18 +69,25 @@ class AriClient:
     ) -> Any:
         """One REST call; returns the decoded JSON (None for 204). Raises a typed AriError."""
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        data = None if body is None else orjson.dumps(body)
+        headers = self._headers if data is None else self._json_headers
+        started, answered = time.monotonic(), False
         try:
             async with self._session.request(
-                method, self._base + path, params=query, json=body, headers=self._headers, timeout=self._timeout
+                method, self._base + path, params=query, data=data, headers=headers, timeout=self._timeout
             ) as response:
+                answered = True
                 if response.status == 204:
                     return None
-                text = await response.text()
+                raw = await response.read()
                 if response.status < 300:
-                    return await response.json(content_type=None) if text else None
-                raise _error(response.status, _message(text), method, path)
+                    return orjson.loads(raw) if raw else None
+                raise _error(response.status, _message(raw.decode("utf-8", "replace")), method, path)
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", method, path) from exc
+        finally:
+            if self._on_request is not None:
+                self._on_request(method, path, time.monotonic() - started, answered)
 
     # ------------------------------------------------------------------------------------------------ asterisk
 
@@ -261,15 +272,13 @@ class AriClient:
 
 
 def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _message(text: str) -> str:
     """Asterisk's error bodies are {"message": "..."}; fall back to the raw text."""
     try:
-        data = json.loads(text)
+        data = orjson.loads(text)
     except ValueError:
         return text.strip() or "(no message)"
     if isinstance(data, dict) and "message" in data:

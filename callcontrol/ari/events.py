@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
+import orjson
 import structlog
 
 from callcontrol.ari.client import basic_auth_header
@@ -21,6 +24,7 @@ log = structlog.get_logger("callcontrol.ari")
 
 EventHandler = Callable[[Event], Awaitable[None]]
 ConnectHook = Callable[[], Awaitable[None]]
+LagObserver = Callable[[float], None]  # seconds from Asterisk stamping an event to the app having it parsed
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class EventStream:
         backoff: Backoff = Backoff(),
         heartbeat: float = 5.0,
         rng: random.Random | None = None,
+        on_lag: LagObserver | None = None,
     ):
         scheme, rest = base_url.rstrip("/").split("://", 1)
         ws_scheme = "wss" if scheme == "https" else "ws"
@@ -63,6 +68,7 @@ class EventStream:
         self._backoff = backoff
         self._heartbeat = heartbeat
         self._rng = rng or random.Random()
+        self._on_lag = on_lag
         self.app = app
         self.connected = asyncio.Event()
         self.connections = 0  # how many times a websocket was established (1 + reconnections)
@@ -108,13 +114,15 @@ class EventStream:
         async for message in ws:
             if message.type == aiohttp.WSMsgType.TEXT:
                 try:
-                    data = message.json()
+                    data = orjson.loads(message.data)
                 except ValueError:
                     log.warning("ari_bad_event", size=len(message.data))
                     continue
                 if not isinstance(data, dict):
                     continue
                 event = parse_event(data)
+                if self._on_lag is not None:
+                    _observe_lag(self._on_lag, event.timestamp)
                 if isinstance(event, ApplicationReplaced):
                     return True
                 await _guarded(handler(event), "ari_event_handler_failed", event_type=event.type)
@@ -122,6 +130,17 @@ class EventStream:
                 break
         log.warning("ari_disconnected", app=self.app, close_code=ws.close_code)
         return False
+
+
+def _observe_lag(observe: LagObserver, stamp: str) -> None:
+    """Asterisk's `timestamp` ("2026-12-02T04:41:00.123+0000", its wall clock: same host) to now."""
+    if not stamp:
+        return
+    try:
+        sent = datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return
+    observe(max(time.time() - sent, 0.0))
 
 
 async def _guarded(awaitable: Awaitable[None], event: str, **fields: object) -> None:

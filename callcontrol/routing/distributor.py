@@ -89,9 +89,11 @@ class Distributor:
         self._offers.pop(call_id, None)
         self._waiting_hotlines.pop(call_id, None)
 
-    async def offer_now(self, hotline: str, triggered_at: float | None = None) -> None:
+    async def offer_now(self, hotline: str, triggered_at: float | None = None, *, for_call: str | None = None) -> None:
         """Claim for `hotline` until no free agent or no call of ours is at its head. `triggered_at` (loop time):
-        when the reason to look arrived (default: now)."""
+        when the reason to look arrived (default: now). `for_call`: a waiting call's own task asking as it starts
+        to wait; done once that call is offered (the calls behind it are served as agents become free: a second
+        claim would only find none, one Redis script more per call)."""
         settings = self._hotlines.get(hotline)
         if settings is None:
             return
@@ -118,6 +120,8 @@ class Distributor:
                     continue
                 log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
                 inbox.put_nowait(Offer(claim, triggered_at))
+                if claim.call_id == for_call:
+                    return
 
     async def _unfollowed(self, hotline: str, claim: Claim) -> bool:
         """A claim for a call of ours that no task here follows. Either its task is about to follow it (just

@@ -59,11 +59,15 @@ class EndpointWatcher:
         for agent in agents:
             if agent.softphone:
                 self._agents_by_softphone[agent.softphone].append(agent.id)
+        # The last state each softphone's endpoint reported: Asterisk also sends EndpointStateChange when only the
+        # endpoint's channels changed (every call an agent takes: two per call), which changes no flag.
+        self._last_state: dict[str, str] = {}
 
     async def on_connect(self) -> None:
         """At each ARI (re)connection: subscribe to the PJSIP endpoints, then set every softphone's flag."""
         if not self._agents_by_softphone:
             return
+        self._last_state.clear()  # written again from what Asterisk lists now
         try:
             await self._ari.only_events(["EndpointStateChange"])
         except AriError as exc:  # an Asterisk without event filters: the other events are only ignored here
@@ -96,16 +100,21 @@ class EndpointWatcher:
 
     async def on_event(self, event: Event) -> None:
         if isinstance(event, EndpointStateChange) and event.endpoint.technology == TECHNOLOGY:
-            await self._update(event.endpoint)
+            endpoint = event.endpoint
+            if self._last_state.get(endpoint.resource) == endpoint.state:
+                return  # only its channels changed (a call): the flag already says so
+            await self._update(endpoint)
 
     async def _update(self, endpoint: Endpoint) -> None:
         reachable = _REGISTERED.get(endpoint.state)
         if reachable is None:
             return
+        self._last_state[endpoint.resource] = endpoint.state
         for agent_id in self._agents_by_softphone.get(endpoint.resource, ()):
             try:
                 changed = await self._state.agents.set_reachable(agent_id, Device.SOFTPHONE, reachable)
             except Exception as exc:  # Redis away: the next (re)connection or state change sets it again
+                self._last_state.pop(endpoint.resource, None)
                 log.warning("softphone_reachability_not_saved", agent=agent_id, error=str(exc) or type(exc).__name__)
                 continue
             if changed:

@@ -91,8 +91,9 @@ class OfferDesk:
         for agent_id in claim.agent_ids:
             tried.append(agent_id)
             try:
-                record = records[agent_id] = await self._state.agents.get_record(agent_id)
-                device = (await self._state.agents.get_state(agent_id)).device or Device.SOFTPHONE
+                record, presence = await self._state.agents.record_and_state(agent_id)  # one round trip
+                records[agent_id] = record
+                device = presence.device or Device.SOFTPHONE
             except StateError as exc:
                 log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
                 continue

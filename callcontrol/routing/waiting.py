@@ -62,9 +62,10 @@ class WaitingRoom:
         inbox = self._distributor.register(call.call_id, hotline.id)
         connected = kept = False
         call.facts.waiting = True
+        # The music starts while the first claim runs: an agent free now is rung one ARI round trip sooner.
+        music = asyncio.ensure_future(self._moh(call, hotline, on=True))
         try:
-            await self._moh(call, hotline, on=True)
-            await self._distributor.offer_now(hotline.id, queued_at)
+            await self._distributor.offer_now(hotline.id, queued_at, for_call=call.call_id)
             tried: list[str] = []
             deadline = enqueued_at + hotline.max_wait
             next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf
@@ -113,6 +114,7 @@ class WaitingRoom:
                 if leg is not None:
                     connected = True
                     call.facts.waiting = False
+                    await music  # long done (the agent's phone rang meanwhile): never stopped before it started
                     await self._conversations.converse(call, hotline, leg)
                     return "answered"
                 retry_at = loop.time()
@@ -121,6 +123,12 @@ class WaitingRoom:
                 if claim is not None:
                     inbox.put_nowait(Offer(claim, retry_at))
         finally:
+            if not music.done():
+                await asyncio.wait({music}, timeout=2.0)
+            if not music.done():
+                music.cancel()
+            elif not music.cancelled():
+                music.exception()  # retrieved: quietly() already swallowed what an ARI error would say
             self._distributor.unregister(call.call_id)
             if not connected and not kept and (call.hung_up or not _shutting_down()):
                 # The citizen left (or the wait ended): out of the queue at once. When callcontrol itself is

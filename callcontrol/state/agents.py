@@ -54,17 +54,15 @@ class Agents:
         return SyncResult(added=tuple(reply.get("added") or ()), removed=tuple(reply.get("removed") or ()))
 
     async def get_record(self, agent_id: str) -> AgentRecord:
-        h = decode_map(await self._store.redis.hgetall(self._keys.agent(agent_id)))
-        if not h:
-            raise AgentNotFound(agent_id)
-        return AgentRecord(
-            id=agent_id,
-            name=h.get("name", ""),
-            softphone=h.get("softphone") or None,
-            mobile=h.get("mobile") or None,
-            hotlines=json.loads(h.get("hotlines") or "{}"),
-            pin_hash=h.get("pin_hash") or None,
-        )
+        return _record(agent_id, decode_map(await self._store.redis.hgetall(self._keys.agent(agent_id))))
+
+    async def record_and_state(self, agent_id: str) -> tuple[AgentRecord, AgentState]:
+        """Her directory record and her presence in one round trip (what ringing her needs)."""
+        async with self._store.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.agent(agent_id))
+            pipe.hgetall(self._keys.presence(agent_id))
+            record, presence = await pipe.execute()
+        return _record(agent_id, decode_map(record)), AgentState.from_hash(agent_id, decode_map(presence))
 
     async def agent_ids(self) -> list[str]:
         return sorted(decode_list(await self._store.redis.smembers(self._keys.agents)))
@@ -199,3 +197,16 @@ class Agents:
         value = await self._store.redis.hget(self._keys.presence(agent_id), "own_call")
         text = value.decode() if isinstance(value, bytes) else value
         return text or None
+
+
+def _record(agent_id: str, h: dict[str, str]) -> AgentRecord:
+    if not h:
+        raise AgentNotFound(agent_id)
+    return AgentRecord(
+        id=agent_id,
+        name=h.get("name", ""),
+        softphone=h.get("softphone") or None,
+        mobile=h.get("mobile") or None,
+        hotlines=json.loads(h.get("hotlines") or "{}"),
+        pin_hash=h.get("pin_hash") or None,
+    )

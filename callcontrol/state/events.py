@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
 import structlog
 
 from .store import Store
@@ -159,7 +160,7 @@ def _parse(data: Mapping[str, Any]) -> StateEvent | None:
 def parse_event(raw: bytes | str) -> StateEvent | None:
     """Typed event from a pub/sub message body; None for unknown or malformed messages (ignore them)."""
     try:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         return _parse(data) if isinstance(data, dict) else None
     except (ValueError, TypeError):
         return None
@@ -197,22 +198,47 @@ def encode_event(event: StateEvent) -> str:
 
 
 class EventBus:
-    """Publish to and listen on the one events channel; `listen` survives Redis going away and coming back."""
+    """Publish to and listen on the one events channel; `listen` survives Redis going away and coming back. The
+    listeners of a bus share one subscription: each message is read and parsed once (not once per listener)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self.channel = store.keys.events
+        self._followers: list[asyncio.Queue[StateEvent | Resubscribed]] = []
+        self._reader: asyncio.Task[None] | None = None
+        self._subscribed = False
 
     async def publish(self, event: StateEvent) -> int:
         """PUBLISH `event`; returns how many subscribers received it."""
         return int(await self._store.redis.publish(self.channel, encode_event(event)))
 
     async def listen(self) -> AsyncIterator[StateEvent | Resubscribed]:
-        """Typed events forever. After each subscription (the first one too) a `Resubscribed` marker comes first.
+        """Typed events forever. After each subscription (the first one too) a `Resubscribed` marker comes first
+        (a listener joining a subscription already up gets one at once).
 
         Redis away: one `state_events_lost` warning, retries (0.1 s growing to 1 s), then one
         `state_events_restored` line with how long it was down and how many attempts failed.
         """
+        queue: asyncio.Queue[StateEvent | Resubscribed] = asyncio.Queue()
+        if self._subscribed:
+            queue.put_nowait(Resubscribed())
+        self._followers.append(queue)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read(), name="state-events")
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._followers.remove(queue)
+            if not self._followers and self._reader is not None:  # nobody listens any more
+                self._reader.cancel()
+                self._reader, self._subscribed = None, False
+
+    def _hand_out(self, item: StateEvent | Resubscribed) -> None:
+        for queue in self._followers:
+            queue.put_nowait(item)
+
+    async def _read(self) -> None:
         lost_at: float | None = None
         failures = 0
         while True:
@@ -225,7 +251,8 @@ class EventBus:
                     log.info("state_events_restored", channel=self.channel, down_seconds=round(down, 3),
                              failed_attempts=failures)
                     lost_at, failures = None, 0
-                yield Resubscribed(down_seconds=down)
+                self._subscribed = True
+                self._hand_out(Resubscribed(down_seconds=down))
                 confirmations = 0
                 async for message in pubsub.listen():
                     if message.get("type") == "subscribe":
@@ -234,17 +261,18 @@ class EventBus:
                         confirmations += 1
                         if confirmations > 1:
                             log.info("state_events_resubscribed", channel=self.channel)
-                            yield Resubscribed()
+                            self._hand_out(Resubscribed())
                         continue
                     if message.get("type") != "message":
                         continue
                     event = parse_event(message["data"])
                     if event is not None:
-                        yield event
+                        self._hand_out(event)
                 raise ConnectionError("subscription ended")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away (connection, timeout, OS error): retry quietly
+                self._subscribed = False
                 if lost_at is None:
                     lost_at = time.monotonic()
                     log.warning("state_events_lost", channel=self.channel, error=str(exc) or type(exc).__name__)

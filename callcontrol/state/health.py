@@ -22,7 +22,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = structlog.get_logger("callcontrol.state")
 
 HOLD_SECONDS = 3.0  # after a failure, Redis counts as down this long without being asked again
-TIMEOUT_SECONDS = 1.0  # an operation under `guard` that takes longer counts as Redis being away
+TIMEOUT_SECONDS = 1.0  # an operation under `guard` that takes longer counts as Redis being away...
+BUSY_SECONDS = 5.0  # ... unless Redis answered meanwhile: then it is our own queue (a burst), waited up to this long
 
 OUTAGE_ERRORS = (RedisError, OSError, TimeoutError)  # what "Redis is away" looks like to a caller
 
@@ -47,6 +48,8 @@ class RedisHealth:
         self._down_since: float | None = None
         self._retry_at = 0.0
         self._failures = 0
+        self._answered_at = -1e18  # clock time of the last guarded operation Redis answered
+        self.busy = BUSY_SECONDS
 
     @property
     def down(self) -> bool:
@@ -69,6 +72,7 @@ class RedisHealth:
             self._on_failure(exc)
 
     def succeeded(self) -> None:
+        self._answered_at = self._clock()
         if self._down_since is None:
             return
         down = self._clock() - self._down_since
@@ -78,11 +82,18 @@ class RedisHealth:
     @contextlib.asynccontextmanager
     async def guard(self, timeout: float | None = None) -> AsyncIterator[None]:
         """Run a Redis operation within `timeout` (default: the health's); a timeout raises redis' TimeoutError.
-        Outage errors (RedisError, OSError, timeout) are recorded and re-raised; success closes the breaker."""
+        Outage errors (RedisError, OSError, timeout) are recorded and re-raised; success closes the breaker.
+        Under a burst (Redis answered other operations meanwhile, or our own loop ran late) the operation waits
+        longer, up to `busy` seconds more: our own queue is not Redis being away (routing/router.py)."""
         limit = self.timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(limit):
-                yield
+            async with asyncio.timeout_at(loop.time() + limit) as scope:
+                watch = _Watch(self, scope, limit)
+                try:
+                    yield
+                finally:
+                    watch.stop()
         except TimeoutError:  # asyncio's (redis' own TimeoutError is a RedisError, below)
             error = RedisTimeoutError(f"Redis did not answer within {limit} s")
             self.failed(error)
@@ -94,3 +105,40 @@ class RedisHealth:
             self.succeeded()
             raise
         self.succeeded()
+
+    def answered_since(self, since: float) -> bool:
+        return self._answered_at > since
+
+
+class _Watch:
+    """Just before a guarded operation's deadline: if Redis answered another operation since this one started (it
+    waits for a pooled connection, or behind our own work) or the loop itself ran late, the deadline moves on by
+    the limit, up to `busy` seconds in all; no answer at all, and the timeout stands."""
+
+    LATE_SECONDS = 0.25  # the loop ran the check this late (at least): our process was stalled, not Redis
+
+    def __init__(self, health: RedisHealth, scope: asyncio.Timeout, limit: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._health, self._scope, self._limit = health, scope, limit
+        self._started = health._clock()
+        self._began = self._loop.time()
+        self._handle = self._plan(self._began + limit)
+
+    def _plan(self, due: float) -> asyncio.TimerHandle:
+        # a little before the deadline: the loop wakes on a millisecond grid and runs both in the same turn
+        return self._loop.call_at(due - min(self._limit / 20, 0.05), self._check, due)
+
+    def _check(self, due: float) -> None:
+        now = self._loop.time()
+        last = self._began + self._limit + self._health.busy
+        late = now - due > max(self._limit / 2, self.LATE_SECONDS)
+        if self._scope.expired() or now >= last - 1e-3:
+            return
+        if not (self._health.answered_since(self._started) or late):
+            return
+        step = min(now + self._limit, last)
+        self._scope.reschedule(step)
+        self._handle = self._plan(step)
+
+    def stop(self) -> None:
+        self._handle.cancel()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from .errors import raise_for
@@ -208,7 +208,7 @@ class Store:
     async def run(self, name: str, *args: str | int | float) -> dict[str, Any]:
         """Run a script (EVALSHA, loading it on NOSCRIPT); raise the typed error it reports."""
         raw = await self._scripts[name](keys=[], args=[self.keys.prefix, *(str(a) for a in args)])
-        reply = json.loads(raw)
+        reply = orjson.loads(raw)
         if reply == []:  # an empty Lua table may be encoded as [] (fakeredis) or {} (Redis)
             reply = {}
         raise_for(reply)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
@@ -64,3 +65,79 @@ def test_only_loopback_clients_skip_the_token():
     """/metrics without a token: 127.0.0.1 and ::1 only."""
     assert _loopback("127.0.0.1") and _loopback("::1")
     assert not _loopback("192.168.1.20") and not _loopback(None) and not _loopback("garbage")
+
+
+async def test_a_blocked_event_loop_shows_as_a_stall_and_the_worst_one_is_kept():
+    """Work that blocks the loop for 0.2 s appears in the stall histogram and as the worst stall since start."""
+    import asyncio
+    import time
+
+    metrics = Metrics(CollectorRegistry())
+    sampler = asyncio.ensure_future(metrics.sample_loop_stalls(every=0.01))
+    await asyncio.sleep(0.05)
+    time.sleep(0.2)  # noqa: ASYNC251 (the point: a blocking call in the loop)
+    await asyncio.sleep(0.05)
+    sampler.cancel()
+    text = metrics.render().decode()
+    worst = float(next(line.split()[1] for line in text.splitlines()
+                       if line.startswith("callcontrol_loop_stall_max_seconds ")))
+    assert 0.15 <= worst < 1.0
+    assert 'callcontrol_loop_stall_seconds_bucket{le="0.01"}' in text
+
+
+async def test_each_ari_event_records_how_old_it_was_when_parsed():
+    """An event Asterisk stamped 0.3 s before it reached the app is recorded as 0.3 s of event lag."""
+    from datetime import UTC, datetime, timedelta
+
+    from callcontrol.ari.events import EventStream
+
+    metrics = Metrics(CollectorRegistry())
+    sent = (datetime.now(UTC) - timedelta(seconds=0.3)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    seen: list[str] = []
+
+    async def events(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "StasisStart", "timestamp": sent, "channel": {"id": "c1"}, "args": []})
+        await ws.close()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ari/events", events)
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        stream = EventStream(session, str(server.make_url("")), "u", "p", "app", on_lag=metrics.ari_event_lag.observe)
+
+        async def handler(event) -> None:  # type: ignore[no-untyped-def]
+            seen.append(event.type)
+
+        async with session.ws_connect(server.make_url("/ari/events")) as ws:
+            await stream._pump(ws, handler)
+    total = metrics.ari_event_lag.collect()[0].samples
+    observed = {s.name: s.value for s in total}
+    assert seen == ["StasisStart"]
+    assert observed["callcontrol_ari_event_lag_seconds_count"] == 1
+    assert 0.25 <= observed["callcontrol_ari_event_lag_seconds_sum"] < 2.0
+
+
+async def test_the_ari_client_times_each_request_by_operation_and_counts_unanswered_ones():
+    """Each REST request of the ARI client is observed by operation (ids hidden); one Asterisk never answered is
+    counted as an error of that operation."""
+    from callcontrol.ari.client import AriClient
+    from callcontrol.ari.errors import AriUnavailable
+
+    metrics = Metrics(CollectorRegistry())
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/ari/channels/{id}/answer", answer)
+    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        ari = AriClient(http, str(server.make_url("")), "u", "p", "cc", on_request=metrics.ari_request)
+        await ari.answer("1700000000.12")
+        gone = AriClient(http, "http://127.0.0.1:9", "u", "p", "cc", on_request=metrics.ari_request)
+        with pytest.raises(AriUnavailable):
+            await gone.answer("1700000000.13")
+    text = metrics.render().decode()
+    assert 'callcontrol_ari_request_duration_seconds_count{operation="POST /channels/{id}/answer"} 1.0' in text
+    assert 'callcontrol_ari_request_errors_total{operation="POST /channels/{id}/answer"} 1.0' in text

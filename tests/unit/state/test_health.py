@@ -84,3 +84,27 @@ async def test_given_a_failure_hook_when_operations_fail_then_each_failure_is_co
     async with health.guard():
         pass
     assert len(failures) == 3 and all("Connection refused" in str(f) for f in failures)
+
+
+async def test_given_a_burst_when_redis_answers_others_meanwhile_then_a_slow_operation_waits_and_is_no_outage():
+    """An operation queued behind a burst (Redis answers the others) outlasts the limit without Redis counting as
+    down: the citizen behind it waits instead of taking the degraded route; alone and unanswered, it fails."""
+    health = RedisHealth(timeout=0.1)
+
+    async def quick() -> None:
+        for _ in range(6):
+            await asyncio.sleep(0.05)
+            async with health.guard():
+                pass
+
+    async def queued() -> str:
+        async with health.guard():
+            await asyncio.sleep(0.25)  # waits for a pooled connection while the others are answered
+        return "answered"
+
+    answered, _ = await asyncio.gather(queued(), quick())
+    assert answered == "answered" and not health.lost
+    with pytest.raises(RedisTimeoutError):
+        async with health.guard():
+            await asyncio.sleep(10)
+    assert health.down

@@ -239,3 +239,29 @@ async def test_listen_reports_a_resubscription_the_client_made_by_itself(clock: 
                     break
     assert received == [Resubscribed(), first, Resubscribed(), second]
     assert [line["event"] for line in logs] == ["state_events_resubscribed"]
+
+
+async def test_the_listeners_of_one_bus_share_one_subscription(state: StateLayer) -> None:
+    """Routing, the wallboard and the duty mirror listening get every event each, over one Redis subscription."""
+    got: dict[str, list[object]] = {"a": [], "b": []}
+    ready = {name: asyncio.Event() for name in got}
+
+    async def follow(name: str) -> None:
+        async for event in state.events.listen():
+            if isinstance(event, Resubscribed):
+                ready[name].set()
+            else:
+                got[name].append(event)
+
+    tasks = [asyncio.create_task(follow(name)) for name in got]
+    for event in ready.values():
+        await asyncio.wait_for(event.wait(), 2)
+    numsub = await state.store.redis.pubsub_numsub(state.store.keys.events)
+    event = AgentAvailable("1001", (HOTLINE,), 1.0)
+    await state.events.publish(event)
+    await asyncio.sleep(0.1)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert got == {"a": [event], "b": [event]}
+    assert numsub[0][1] == 1
