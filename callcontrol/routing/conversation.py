@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import structlog
 from redis.exceptions import RedisError
 
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import quietly
+from callcontrol.ari.errors import AriError, quietly
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
 from callcontrol.routing.dialer import Leg, hang_up_until_gone
@@ -36,36 +37,64 @@ class Conversations:
         for task in list(self._timers):
             task.cancel()
 
-    async def converse(self, call: RoutedCall, hotline: HotlineRouting, leg: Leg) -> None:
+    async def converse(
+        self, call: RoutedCall, hotline: HotlineRouting, leg: Leg, *, music: Awaitable[None] | None = None
+    ) -> bool:
         """Bridge citizen and agent until the agent hangs up (the citizen hanging up ends the call's task); the
-        agent then goes to wrap-up. A plain mixing bridge: nothing reads digits during a conversation, so Asterisk
-        may bridge the two legs' RTP natively (`dtmf_events` would keep every frame in its core; the phones' own
-        RFC 4733 digits still pass end to end)."""
+        agent then goes to wrap-up. False when the agent's leg was gone before the bridge took it (she hung up in
+        the whisper's last instant): she is freed and the citizen is back at their place, music on.
+        A plain mixing bridge: nothing reads digits during a conversation, so Asterisk may bridge the two legs'
+        RTP natively (`dtmf_events` would keep every frame in its core; the phones' own RFC 4733 digits still pass
+        end to end). The citizen and the agent are bridged first and connected in Redis after, so that a leg lost
+        on the way leaves the agent merely ringing (freed, the call requeued) rather than half connected."""
         agent_id = leg.agent_id
         connected_at = self._clock.time()
-        agent_left = False
+        stage = "offered"  # offered -> connected, or lost; "over" once the agent hung up
 
         async def free_agent() -> None:
             """Registered before the first await: the citizen may hang up at any point from here on (during the
             whisper's last instant, the bridge...) and the agent must still be freed, but only once her leg is
             gone, so that her next call cannot ring while this one is still up."""
-            if not agent_left:
+            if stage == "lost":
+                return
+            if stage != "over":
                 await hang_up_until_gone(self._ari, leg.channel_id)
+            if stage == "offered":  # gone before the conversation: out of the queue, the ringing agent freed
+                await quietly_state(self._state.queues.leave(call.call_id), "queue_leave_failed")
+                return
             await self.release(agent_id, hotline, connected_at)
 
         call.on_cleanup(free_agent)
-        await self._state.queues.connect(call.call_id, agent_id)
+        if music is not None:
+            await music  # never stopped before it started
         bridge = await self._ari.create_bridge("mixing", name=f"cc-{call.call_id}")
         call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         await quietly(self._ari.stop_moh(call.channel_id))
-        await self._ari.add_channel(bridge.id, [call.channel_id, leg.channel_id])
+        try:
+            await self._ari.add_channel(bridge.id, [call.channel_id, leg.channel_id])
+        except AriError as exc:
+            if call.hung_up:
+                raise
+            stage = "lost"
+            log.warning("agent_leg_lost_before_bridge", agent=agent_id, error=exc.message)
+            call.note("agent:lost", agent=agent_id)
+            await hang_up_until_gone(self._ari, leg.channel_id)
+            await quietly_state(self._state.queues.release(agent_id), "agent_release_failed")  # the call requeued
+            await quietly(self._ari.destroy_bridge(bridge.id))
+            return False
+        stage = "connected"
+        try:
+            await self._state.queues.connect(call.call_id, agent_id)
+        except StateError as exc:  # they talk already: the release at the end puts her state right
+            log.warning("agent_connect_refused", agent=agent_id, error=str(exc))
         # Answered only once both are in the bridge: a citizen gone before has not talked to anyone.
         call.facts.agent = agent_id
         call.facts.device = leg.device.value
         call.note("connected", agent=agent_id, device=leg.device.value, hotline=hotline.id)
         await call.wait_channel_end(leg.channel_id)
-        agent_left = True
+        stage = "over"
         call.note("agent_hung_up", agent=agent_id)
+        return True
 
     async def carry_on(
         self,
@@ -108,3 +137,11 @@ class Conversations:
             await self._state.agents.end_wrap_up(agent_id)  # publishes agent_available
         except Exception as exc:
             log.warning("end_wrap_up_failed", agent=agent_id, error=str(exc) or type(exc).__name__)
+
+
+async def quietly_state(operation: Awaitable[object], event: str) -> None:
+    """A state change on the way out: Redis away is logged, never raised (the takeover or reconcile catches up)."""
+    try:
+        await operation
+    except (StateError, RedisError) as exc:
+        log.warning(event, error=str(exc) or type(exc).__name__)

@@ -114,9 +114,12 @@ class WaitingRoom:
                 if leg is not None:
                     connected = True
                     call.facts.waiting = False
-                    await music  # long done (the agent's phone rang meanwhile): never stopped before it started
-                    await self._conversations.converse(call, hotline, leg)
-                    return "answered"
+                    # The music is long started (the agent's phone rang meanwhile); converse awaits it after taking
+                    # charge of the agent, so that a citizen hanging up in between cannot leave her reserved.
+                    if await self._conversations.converse(call, hotline, leg, music=music):
+                        return "answered"
+                    connected = False  # her leg was lost before the bridge: the citizen is back at their place
+                    call.facts.waiting = True
                 retry_at = loop.time()
                 await self._moh(call, hotline, on=True)
                 claim = await self._offers.next_claim(call, hotline, tried)

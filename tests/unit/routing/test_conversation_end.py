@@ -72,11 +72,42 @@ async def test_given_conversation_when_citizen_hangs_up_then_agent_freed_only_on
     router, _ = make_router(layer, redis, StubDialer({}), ari, wrap_up=0)
     call = citizen(ari)
     task = asyncio.create_task(router.enqueue(call, HOTLINE))
-    await eventually(lambda: ari.named("add_channel"), timeout=3)
-    assert call.facts.agent == "alice"
+    await eventually(lambda: call.facts.agent == "alice", timeout=3)  # bridged and connected
     cleanup = asyncio.create_task(_hang_up_citizen(task, call))
     await asyncio.sleep(0.1)  # her leg hung up, not gone yet
     assert ("hangup", "leg-alice") in ari.calls
     assert (await layer.agents.get_state("alice")).status is AgentStatus.ON_CALL
     await asyncio.wait_for(cleanup, 2)
     assert (await layer.agents.get_state("alice")).status is AgentStatus.AVAILABLE
+
+
+class LostLegAri(SlowBridgeAri):
+    """The agent's leg vanished just before the bridge took it (she hung up in the whisper's last instant)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_bridging = 1
+
+    async def add_channel(self, bridge_id: str, channel_id, *, role=None) -> None:
+        if self.fail_bridging:
+            self.fail_bridging -= 1
+            raise ChannelGone(400, "Channel not found", "POST", f"/bridges/{bridge_id}/addChannel")
+        await super().add_channel(bridge_id, channel_id, role=role)
+
+
+async def test_given_agent_leg_lost_before_the_bridge_then_citizen_back_in_queue_and_next_agent_rung(state):
+    """An agent's leg lost between her acceptance and the bridge does not send the citizen to "unavailable": the
+    citizen is back at their place with music, the next agent is rung and talks with them."""
+    layer, redis = state
+    await staff(layer, "alice", "bruno")
+    ari = LostLegAri()
+    dialer = StubDialer({})
+    router, _ = make_router(layer, redis, dialer, ari, wrap_up=0)
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await eventually(lambda: call.facts.agent is not None, timeout=5)
+    assert [a for a, _ in dialer.rung] == ["alice", "bruno"]
+    assert call.facts.agent == "bruno"
+    assert ari.named("moh_on")[-1] == ("moh_on", "c1")
+    assert (await layer.agents.get_state("alice")).status is AgentStatus.AVAILABLE
+    await _hang_up_citizen(task, call)
