@@ -58,6 +58,7 @@ from callcontrol.wiring import (
     wallboard,
 )
 
+ARI_CONNECTIONS = 32  # REST requests in flight at once, plus the two event websockets
 log = structlog.get_logger("callcontrol.app")
 
 
@@ -86,7 +87,9 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
     redis = connect_redis(settings.redis, health_check_interval=10)
     state = StateLayer.create(redis, clock=clock.time)
     metrics = Metrics(CollectorRegistry())  # this process' figures, at /metrics
-    async with aiohttp.ClientSession() as http:
+    # Connections to Asterisk's HTTP server, both websockets included, bounded and waited for: Asterisk refuses
+    # sessions past its sessionlimit (100 by default), and an overloaded app would open one per request in flight.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=ARI_CONNECTIONS)) as http:
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
                         on_request=metrics.ari_request)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
