@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -40,7 +39,6 @@ from sipp import free_udp_port, udp_port_bound  # noqa: E402
 
 NUMBERS = {"baseline": "0556000096", "callcontrol": "0556000095"}  # asterisk-conf/extensions.conf, bench only
 RESULTS = REPO / "bench" / "results"
-ASTERISK_LOG = setup.ASTERISK_ROOT / "var" / "log" / "asterisk" / "messages.log"
 DIGIT_AFTER = 1.0  # s after the answer (the pcap's digit); the prompt is far longer: both cut it short
 TALK = 1.0
 
@@ -49,20 +47,6 @@ def asterisk_pid() -> int:
     pid = int((STATE / "asterisk.pid").read_text().strip())
     os.kill(pid, 0)
     return pid
-
-
-def asterisk_warnings(offset: int) -> dict[str, int]:
-    """Asterisk's warnings during a load (messages.log from `offset`), counted by kind: a taskprocessor over its
-    high-water mark makes res_pjsip drop new requests (the caller retransmits its INVITE: +0.5, +1.5, +3.5 s...)."""
-    counts: dict[str, int] = {}
-    with ASTERISK_LOG.open("rb") as f:
-        f.seek(offset)
-        for line in f.read().decode(errors="replace").splitlines():
-            if "WARNING" in line or "ERROR" in line:
-                where = re.sub(r"\[C-[0-9a-f]+\] ", "", line.split("] ", 1)[-1]).split(":", 1)[0]  # level[tid] file
-                kind = "taskprocessor high water" if "high water" in line else re.sub(r"\[\d+\]", " ", where)
-                counts[kind] = counts.get(kind, 0) + 1
-    return counts
 
 
 def login_all(redis_url: str, agents: int) -> int:
@@ -103,7 +87,7 @@ class Bench:
         print(f"journey: {name} {system}: {calls} calls at {rate:g}/s{' held' if hold else ''}", file=sys.stderr)
         self.number_base += 1_000_000
         before = self.settle()
-        log_offset = ASTERISK_LOG.stat().st_size if ASTERISK_LOG.exists() else 0
+        log_offset = setup.ASTERISK_LOG.stat().st_size if setup.ASTERISK_LOG.exists() else 0
         if system == "callcontrol":
             self.start_callcontrol()
         try:
@@ -117,7 +101,7 @@ class Bench:
             figures_extra = self.stop_callcontrol() if system == "callcontrol" else {}
             self.ari.hang_up_everything(timeout=10)
         figures.update(figures_extra)
-        figures["asterisk_log"] = asterisk_warnings(log_offset)
+        figures["asterisk_log"] = setup.asterisk_warnings(log_offset)
         figures["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
         figures.update(cpu_s=result["cpu_s"], elapsed_s=result["elapsed_s"], capture=result["capture"],
                        before=before, dir=result["dir"])  # fmt: skip
@@ -186,6 +170,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--agents", type=int, default=300)
     p.add_argument("--systems", default="baseline,callcontrol")
     p.add_argument("--no-redis-claim", action="store_true", help="fold in the latest redis_claim JSON instead")
+    p.add_argument("--render", type=Path, help="only write the table and the PNG again from a journey JSON")
     return p.parse_args()
 
 
@@ -207,6 +192,8 @@ def redis_claim(workdir: Path, skip: bool) -> dict[str, Any]:
 
 def main() -> int:
     args = parse_args()
+    if args.render:
+        return render(json.loads(args.render.read_text()))
     systems = [s for s in args.systems.split(",") if s]
     calls = {r: (args.calls[i] if i < len(args.calls) else args.calls[-1]) for i, r in enumerate(args.rates)}
     if script("stack", "status").stdout.startswith("callcontrol running"):
@@ -279,11 +266,20 @@ def main() -> int:
     (RESULTS / "journey-latest.json").write_text(text)
     if "error" in doc or not all(s in p for p in doc["fixed"] for s in ("baseline", "callcontrol")):
         return 2
+    print(f"written: {RESULTS / f'journey-{stamp}.json'}; traces {workdir}")
+    return render(doc)
+
+
+def render(doc: dict[str, Any]) -> int:
+    """bench/results/journey-latest.md (printed too) and journey-latest.png from one run's figures."""
     table = report.markdown(doc)
-    (RESULTS / "journey-latest.md").write_text(f"Journey bench {doc['when']} ({args.agents} agents)\n\n{table}\n")
+    (RESULTS / "journey-latest.md").write_text(
+        f"Journey bench {doc['when']} ({doc['load']['agents']} agents, load average after the run "
+        f"{doc['machine']['load_avg'][0]:.1f} on {doc['machine']['cores']} cores)\n\n{table}\n"
+    )
     print(table)
     png = report.plot(doc, RESULTS / "journey-latest.png")
-    print(f"written: {RESULTS / f'journey-{stamp}.json'}, journey-latest.md, {png}; traces {workdir}")
+    print(f"written: {RESULTS / 'journey-latest.md'}, {png}")
     return 0
 
 

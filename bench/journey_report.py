@@ -154,8 +154,8 @@ def markdown(report: dict[str, Any]) -> str:
             ramp["rung_while_busy"].get("callcontrol"),
         )
     )
-    rows.append(("ramp: first step with a failed call (calls/s)", ramp["first_failed"].get("baseline"),
-                 ramp["first_failed"].get("callcontrol")))  # fmt: skip
+    rows.append(("ramp: first step with a failed call (calls/s)", ramp.get("first_failed", {}).get("baseline"),
+                 ramp.get("first_failed", {}).get("callcontrol")))  # fmt: skip
     held = report.get("held")
     if held:
         b, c = held["baseline"].get("rss_kb_per_call", {}), held["callcontrol"].get("rss_kb_per_call", {})

@@ -11,6 +11,7 @@ callcontrol's EndpointWatcher reads to call a softphone reachable.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 ASTERISK_ROOT = Path("/var/cache/callcontrol/asterisk-root")
 ETC = ASTERISK_ROOT / "etc" / "asterisk"
+ASTERISK_LOG = ASTERISK_ROOT / "var" / "log" / "asterisk" / "messages.log"
 HOTLINE = "etat-civil"
 QUEUE = "bench-journey"
 PROMPT = "callcontrol/main-menu"  # the shipped welcome menu ("Pour l'état civil, tapez 1...")
@@ -101,6 +103,20 @@ flows:
         for ext in extensions(agents)
     ]
     return {**base, "flows/main.yaml": flow, "agents.yaml": json.dumps({"agents": people})}
+
+
+def asterisk_warnings(offset: int) -> dict[str, int]:
+    """Asterisk's warnings during a load (messages.log from `offset`), counted by kind: a taskprocessor over its
+    high-water mark makes res_pjsip drop new requests (the caller retransmits its INVITE: +0.5, +1.5, +3.5 s...)."""
+    counts: dict[str, int] = {}
+    with ASTERISK_LOG.open("rb") as f:
+        f.seek(offset)
+        for line in f.read().decode(errors="replace").splitlines():
+            if "WARNING" in line or "ERROR" in line:
+                where = re.sub(r"\[C-[0-9a-f]+\] ", "", line.split("] ", 1)[-1]).split(":", 1)[0]  # level[tid] file
+                kind = "taskprocessor high water" if "high water" in line else re.sub(r"\[\d+\]", " ", where)
+                counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 @dataclass
