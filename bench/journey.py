@@ -1,7 +1,7 @@
 """The citizen journey, callcontrol against Asterisk's own app_queue, on the same Asterisk, in one run.
 
     flock -o /var/tmp/callcontrol/it.lock timeout 560 .venv/bin/python bench/journey.py [--calls 200,1000]
-        [--rates 10,100] [--held 300] [--ramp 150,200,300,400] [--agents 300] [--no-redis-claim]
+        [--rates 10,100] [--held 300] [--ramp 25,50,75,150,250] [--agents 300] [--redis-claim]
 
 Journey (both systems, same prompt, same digit): INVITE -> 200 -> the welcome menu prompt -> '1' (RFC 4733, a fixed
 time after the answer) -> queue -> an agent phone (SIPp UAS) answers at once -> 1 s talk -> the agent hangs up.
@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -93,6 +94,7 @@ class Bench:
         try:
             result = load.run(self.target(system), self.workdir / name / system, calls=calls, rate=rate,
                               ports=self.ports, pcap=self.pcap, first_number=self.number_base, talk=TALK,
+                              hang_up=lambda: self.ari.hang_up_everything(timeout=10),
                               hold=hold)  # fmt: skip
             figures = report.figures(result)
             if system == "callcontrol":
@@ -111,7 +113,7 @@ class Bench:
               f"cpu/call {f['cpu_ms_per_call']}, busy-rung {f['agents_rung_while_busy']}", file=sys.stderr)  # fmt: skip
         return figures
 
-    def settle(self, timeout: float = 30.0, quiet: float = 2.0) -> dict[str, Any]:
+    def settle(self, timeout: float = 30.0, quiet: float = 1.0) -> dict[str, Any]:
         """Wait until Asterisk has had no channel for `quiet` s (an overloaded Asterisk still carries out a stopped
         callcontrol's queued originates seconds later: they would ring the next load's agents); what was left."""
         deadline = time.monotonic() + timeout
@@ -165,17 +167,22 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rates", type=ints, default=[10, 100], help="fixed-rate phases, calls/s (default 10,100)")
     p.add_argument("--calls", type=ints, default=[200, 1000], help="calls per fixed phase (one value: for all)")
     p.add_argument("--held", type=int, default=300, help="held calls for the RSS slope (0: skip)")
-    p.add_argument("--ramp", type=ints, default=[20, 30, 50, 75, 150, 200, 300], help="ramp steps, calls/s ('': none)")
-    p.add_argument("--step-seconds", type=float, default=3.0, help="seconds of arrivals per ramp step")
+    p.add_argument("--ramp", type=ints, default=[25, 50, 75, 150, 250], help="ramp steps, calls/s ('': none)")
+    p.add_argument("--step-seconds", type=float, default=2.0, help="seconds of arrivals per ramp step")
     p.add_argument("--agents", type=int, default=300)
     p.add_argument("--systems", default="baseline,callcontrol")
-    p.add_argument("--no-redis-claim", action="store_true", help="fold in the latest redis_claim JSON instead")
+    p.add_argument(
+        "--redis-claim",
+        action="store_true",
+        help="run bench/redis_claim.py (~1 min) instead of folding in its latest figures",
+    )
     p.add_argument("--render", type=Path, help="only write the table and the PNG again from a journey JSON")
     return p.parse_args()
 
 
-def redis_claim(workdir: Path, skip: bool) -> dict[str, Any]:
-    if not skip:
+def redis_claim(workdir: Path, run: bool) -> dict[str, Any]:
+    """bench/redis_claim.py's figures: run now, or the latest ones measured (a journey run's, or its own file)."""
+    if run:
         out = workdir / "redis_claim.json"
         done = subprocess.run([sys.executable, str(REPO / "bench" / "redis_claim.py"), "--samples", "500",
                                "--out", str(out), "--label", "journey run"], capture_output=True, text=True,
@@ -183,6 +190,10 @@ def redis_claim(workdir: Path, skip: bool) -> dict[str, Any]:
         if done.returncode == 0 and out.exists():
             return {"source": "run now", **json.loads(out.read_text())}
         print(f"redis_claim.py failed: {done.stderr[-500:]}", file=sys.stderr)
+    for past in sorted(RESULTS.glob("journey-2*.json"), reverse=True):
+        measured = json.loads(past.read_text()).get("redis_claim", {})
+        if measured.get("source") == "run now":
+            return {**measured, "source": f"run by {past.relative_to(REPO)}"}
     files = sorted(RESULTS.glob("redis_claim-*.json"), key=lambda p: p.stat().st_mtime)
     if not files:
         return {"source": "none"}
@@ -190,10 +201,19 @@ def redis_claim(workdir: Path, skip: bool) -> dict[str, Any]:
     return {"source": str(files[-1].relative_to(REPO)), "runs": doc.get("after", doc).get("runs")}
 
 
+class Interrupted(Exception):
+    """SIGTERM (e.g. `timeout`): the bench stops, cleans up and writes what it measured."""
+
+
+def interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(f"signal {signum}")
+
+
 def main() -> int:
     args = parse_args()
+    signal.signal(signal.SIGTERM, interrupted)
     if args.render:
-        return render(json.loads(args.render.read_text()))
+        return report.write(json.loads(args.render.read_text()), RESULTS)
     systems = [s for s in args.systems.split(",") if s]
     calls = {r: (args.calls[i] if i < len(args.calls) else args.calls[-1]) for i, r in enumerate(args.rates)}
     if script("stack", "status").stdout.startswith("callcontrol running"):
@@ -252,7 +272,7 @@ def main() -> int:
         if bench.app:
             bench.stop_callcontrol()
         installed.remove()
-    doc["redis_claim"] = redis_claim(workdir, args.no_redis_claim)
+    doc["redis_claim"] = redis_claim(workdir, args.redis_claim)
     doc["load"] = {"agents": args.agents, "digit_after_s": DIGIT_AFTER, "talk_s": TALK, "prompt": setup.PROMPT,
                    "rates": args.rates, "calls": list(calls.values()), "held": args.held, "ramp": args.ramp,
                    "step_seconds": args.step_seconds, "numbers": NUMBERS}  # fmt: skip
@@ -264,23 +284,11 @@ def main() -> int:
     text = json.dumps(doc, indent=1, default=str) + "\n"
     (RESULTS / f"journey-{stamp}.json").write_text(text)
     (RESULTS / "journey-latest.json").write_text(text)
-    if "error" in doc or not all(s in p for p in doc["fixed"] for s in ("baseline", "callcontrol")):
-        return 2
     print(f"written: {RESULTS / f'journey-{stamp}.json'}; traces {workdir}")
-    return render(doc)
-
-
-def render(doc: dict[str, Any]) -> int:
-    """bench/results/journey-latest.md (printed too) and journey-latest.png from one run's figures."""
-    table = report.markdown(doc)
-    (RESULTS / "journey-latest.md").write_text(
-        f"Journey bench {doc['when']} ({doc['load']['agents']} agents, load average after the run "
-        f"{doc['machine']['load_avg'][0]:.1f} on {doc['machine']['cores']} cores)\n\n{table}\n"
-    )
-    print(table)
-    png = report.plot(doc, RESULTS / "journey-latest.png")
-    print(f"written: {RESULTS / 'journey-latest.md'}, {png}")
-    return 0
+    if not doc["fixed"] or not all(s in p for p in doc["fixed"] for s in ("baseline", "callcontrol")):
+        return 2
+    report.write(doc, RESULTS)
+    return 2 if "error" in doc else 0
 
 
 if __name__ == "__main__":

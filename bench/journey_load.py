@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,10 @@ def run(
     pcap: Path,
     first_number: int,
     talk: float,
+    hang_up: Callable[[], object],
     hold: bool = False,
     sample_every: int = 50,
-    drain: float = 30.0,
+    drain: float = 15.0,
 ) -> dict[str, Any]:
     """Place `calls` calls at `rate`/s, wait until they are over (or, `hold`, until all are up: citizens and agents
     never hang up, RSS sampled every `sample_every` calls), then parse the captures into per-call records."""
@@ -136,10 +138,15 @@ def run(
         cpu = {k: cpu_seconds(p) - cpu0[k] for k, p in pids.items() if p}
         sipp_exit = citizens.poll()
     finally:
-        stop(citizens)
-        stop(agents)
-        time.sleep(0.3)
-        drops = {"sip": sip_cap.stop(), "rtp": rtp_cap.stop()}
+        # Hang up what is left while both SIPp are still there to answer the BYEs: killed first, they would leave
+        # Asterisk retransmitting BYEs for 32 s (to the next load's UAS on the same port) and its dialogs up.
+        try:
+            hang_up()
+        finally:
+            stop(citizens)
+            stop(agents)
+            time.sleep(0.3)
+            drops = {"sip": sip_cap.stop(), "rtp": rtp_cap.stop()}
     seen = capture.journey(out / "sip.pcap", out / "rtp.pcap", ports.citizen, ports.agents, CITIZEN_MEDIA_PORT,
                            {capture.caller_key(c) for c in callers})  # fmt: skip
     result: dict[str, Any] = {"system": target.system, "calls_planned": calls, "rate": rate, "hold": hold,

@@ -238,3 +238,16 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def write(doc: dict[str, Any], results: Path) -> int:
+    """bench/results/journey-latest.md (printed too) and journey-latest.png from one run's figures."""
+    table = markdown(doc)
+    (results / "journey-latest.md").write_text(
+        f"Journey bench {doc['when']} ({doc['load']['agents']} agents, load average after the run "
+        f"{doc['machine']['load_avg'][0]:.1f} on {doc['machine']['cores']} cores)\n\n{table}\n"
+    )
+    print(table)
+    png = plot(doc, results / "journey-latest.png")
+    print(f"written: {results / 'journey-latest.md'}, {png}")
+    return 0
