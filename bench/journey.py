@@ -14,7 +14,6 @@ Exit status: 0 when the bench ran (whatever the figures), 2 when it could not ru
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import os
@@ -50,27 +49,6 @@ def asterisk_pid() -> int:
     return pid
 
 
-def login_all(redis_url: str, agents: int) -> int:
-    """Every bench agent logged in on its softphone (the state layer's login, as `callcontrol agent login` does,
-    without 300 CLI start-ups); returns how many are available and reachable."""
-    from redis.asyncio import Redis
-
-    from callcontrol.state import StateLayer
-
-    async def go() -> int:
-        client = Redis.from_url(redis_url, decode_responses=True)
-        try:
-            state = StateLayer.create(client)
-            ids = [f"a{ext}" for ext in setup.extensions(agents)]
-            for chunk in range(0, len(ids), 20):  # redis-py's pool refuses more at once
-                await asyncio.gather(*(state.agents.login(a, "softphone", by="bench") for a in ids[chunk : chunk + 20]))
-            return int(await client.scard(f"cc:hotline:{setup.HOTLINE}:reachable"))  # state/scripts/_lib.lua
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path, ports: load.Ports, pcap: Path, redis_url: str) -> None:
         self.args, self.workdir, self.ports, self.pcap, self.redis_url = args, workdir, ports, pcap, redis_url
@@ -94,14 +72,14 @@ class Bench:
         try:
             result = load.run(self.target(system), self.workdir / name / system, calls=calls, rate=rate,
                               ports=self.ports, pcap=self.pcap, first_number=self.number_base, talk=TALK,
-                              hang_up=lambda: self.ari.hang_up_everything(timeout=10),
+                              hang_up=lambda: setup.patient(self.ari.hang_up_everything, timeout=10),
                               hold=hold)  # fmt: skip
             figures = report.figures(result)
             if system == "callcontrol":
                 figures["metrics"] = report.metrics()
         finally:
             figures_extra = self.stop_callcontrol() if system == "callcontrol" else {}
-            self.ari.hang_up_everything(timeout=10)
+            setup.patient(self.ari.hang_up_everything, timeout=10)
         figures.update(figures_extra)
         figures["asterisk_log"] = setup.asterisk_warnings(log_offset)
         figures["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -119,15 +97,15 @@ class Bench:
         deadline = time.monotonic() + timeout
         empty_since = None
         while time.monotonic() < deadline:
-            if self.ari.channels():
+            if setup.patient(self.ari.channels):
                 empty_since = None
             elif empty_since is None:
                 empty_since = time.monotonic()
             elif time.monotonic() - empty_since >= quiet:
                 break
             time.sleep(0.2)
-        apps = [a.get("name") for a in self.ari.get("/applications")]
-        return {"channels_left": len(self.ari.channels()), "ari_apps": apps}
+        apps = [a.get("name") for a in setup.patient(self.ari.get, "/applications")]
+        return {"channels_left": len(setup.patient(self.ari.channels)), "ari_apps": apps}
 
     def start_callcontrol(self) -> None:
         """A fresh callcontrol (fresh Redis): its config, the agents logged in on their softphones."""
@@ -137,7 +115,7 @@ class Bench:
         subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "flushall"], capture_output=True)
         self.app = AppProcess(self.workdir, config, self.redis_url, app="callcontrol").start(self.ari, timeout=60)
         time.sleep(1.0)  # the endpoint watcher reads the 300 endpoint states
-        self.reachable = login_all(self.redis_url, self.args.agents)
+        self.reachable = setup.login_all(self.redis_url, self.args.agents)
         print(f"  callcontrol up, {self.reachable}/{self.args.agents} agents logged in and reachable", file=sys.stderr)
 
     def stop_callcontrol(self) -> dict[str, Any]:
@@ -150,7 +128,7 @@ class Bench:
             out["stop_after_sigterm_s"] = round(time.monotonic() - sigterm, 2)
             out["errors_logged"] = sum(1 for line in self.app.lines() if line.get("level") in ("error", "critical"))
         self.app = None
-        for app in self.ari.get("/applications"):
+        for app in setup.patient(self.ari.get, "/applications"):
             if not str(app.get("name", "")).startswith("callcontrol"):
                 continue
             for source in [f"endpoint:{e}" for e in app.get("endpoint_ids", [])] + ["endpoint:PJSIP"]:

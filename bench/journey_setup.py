@@ -10,12 +10,16 @@ callcontrol's EndpointWatcher reads to call a softphone reachable.
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import json
 import re
 import struct
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ASTERISK_ROOT = Path("/var/cache/callcontrol/asterisk-root")
 ETC = ASTERISK_ROOT / "etc" / "asterisk"
@@ -177,3 +181,37 @@ def media_pcap(path: Path, *, frames: int, digit_at: float, digit: int = 1) -> P
         out.append(struct.pack("<IIII", 1_700_000_000 + sec, usec, len(frame), len(frame)) + frame)
     path.write_bytes(b"".join(out))
     return path
+
+
+def patient(call: Any, *args: Any, tries: int = 20, **kwargs: Any) -> Any:
+    """The bench's own ARI request, tried again while Asterisk's HTTP server refuses it: past its `sessionlimit`
+    (100 by default, http.conf) it closes new connections at once ("HTTP session count exceeded 100 sessions")."""
+    for attempt in range(tries):
+        try:
+            return call(*args, **kwargs)
+        except (OSError, http.client.HTTPException):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
+    return None
+
+
+def login_all(redis_url: str, agents: int) -> int:
+    """Every bench agent logged in on its softphone (the state layer's login, as `callcontrol agent login` does,
+    without 300 CLI start-ups); returns how many are available and reachable."""
+    from redis.asyncio import Redis
+
+    from callcontrol.state import StateLayer
+
+    async def go() -> int:
+        client = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            state = StateLayer.create(client)
+            ids = [f"a{ext}" for ext in extensions(agents)]
+            for chunk in range(0, len(ids), 20):  # redis-py's pool refuses more at once
+                await asyncio.gather(*(state.agents.login(a, "softphone", by="bench") for a in ids[chunk : chunk + 20]))
+            return int(await client.scard(f"cc:hotline:{HOTLINE}:reachable"))  # state/scripts/_lib.lua
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
