@@ -8,7 +8,7 @@ from pathlib import Path
 ASTERISK_CONF = Path(__file__).resolve().parents[3] / "asterisk-conf"
 # Applications of the core (pbx_builtins.c, pbx.c): always there.
 BUILTIN = {"Answer", "Goto", "GotoIf", "GotoIfTime", "Set", "Hangup", "NoOp", "Wait", "Progress", "Ringing",
-           "Busy", "Congestion", "Background", "ExecIfTime", "SayNumber", "SayDigits", "Return", "Gosub"}
+           "Busy", "Congestion", "Background", "WaitExten", "ExecIfTime", "SayNumber", "SayDigits", "Return", "Gosub"}
 MODULE_OF = {"Gosub": "app_stack", "Return": "app_stack", "SendDTMF": "app_senddtmf", "VoiceMail": "app_voicemail"}
 
 
