@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import quietly
+from callcontrol.ari.errors import AriError, quietly
 from callcontrol.ari.models import ChannelDestroyed, Event
 from callcontrol.ari.resources import Channel
 from callcontrol.calls.mailbox import Mailbox
@@ -95,8 +95,11 @@ class CallChannels:
         """Register an async cleanup run when the call ends, whatever the reason (LIFO)."""
         self._cleanups.append(action)
 
-    async def cleanup(self) -> None:
-        """Run registered cleanups, then hang up the citizen's channel if it is still ours. Never raises."""
+    async def cleanup(self, *, fall_back: bool = False) -> None:
+        """Run registered cleanups, then hang up the citizen's channel if it is still ours; with `fall_back` (the
+        call's code failed, e.g. Asterisk too slow to answer a request under a burst) first try to give the channel
+        back to the dialplan, whose fallback route follows Stasis(): a citizen is never simply hung up on because
+        of us. Never raises."""
         self._ending = True
         while self._cleanups:
             action = self._cleanups.pop()
@@ -106,5 +109,13 @@ class CallChannels:
                 log.warning("call_cleanup_failed", error=str(exc) or type(exc).__name__)
             except Exception:
                 log.exception("call_cleanup_failed")
+        if not self.hung_up and fall_back:
+            try:
+                await self._ari.continue_in_dialplan(self.channel.id)
+            except AriError as exc:
+                log.warning("call_fallback_failed", error=exc.message)
+            else:
+                log.info("call_handed_to_fallback")
+                self.hung_up = True  # the dialplan's now
         if not self.hung_up:
             await quietly(self._ari.hangup(self.channel.id))

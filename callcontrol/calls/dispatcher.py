@@ -171,7 +171,7 @@ class CallDispatcher:
             outcome = decide(ending, session.facts)
             session.outcome = outcome
             if outcome is not Outcome.INTERRUPTED:
-                await session.cleanup()
+                await session.cleanup(fall_back=ending is Ending.CRASH)
             for channel_id in session.owned_channels:
                 self._owners.pop(channel_id, None)
             self._tasks.pop(session.call_id, None)

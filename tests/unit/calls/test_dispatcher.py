@@ -83,7 +83,8 @@ async def test_hangup_cancels_the_call_and_logs_call_ended(harness, fake_ari: Fa
 
 
 async def test_handler_crash_ends_only_that_call(harness, fake_ari: FakeAri, json_logs: JsonLogs):
-    """A bug in one call's handler ends that call (outcome error, channel hung up); the other call goes on."""
+    """A bug in one call's handler ends that call (outcome error, the channel given back to the dialplan's fallback
+    route, never hung up on or left in silence); the other call goes on."""
 
     async def handler(call: CallSession) -> None:
         await call.answer()
@@ -97,7 +98,8 @@ async def test_handler_crash_ends_only_that_call(harness, fake_ari: FakeAri, jso
     await h.call("c1")
     crashed, _ = await h.wait_ended("c1")
     assert crashed.outcome == "error"
-    assert fake_ari.find("DELETE", "/channels/c1")  # cleanup hung the citizen up rather than leaving silence
+    # Given back to the dialplan (its fallback route follows Stasis()) rather than hung up or left in silence.
+    assert fake_ari.find("POST", "/channels/c1/continue") and not fake_ari.find("DELETE", "/channels/c1")
     assert h.owns("c2")
     await fake_ari.push(fake_ari.dtmf("c2", "1"))
     survivor, _ = await h.wait_ended("c2")

@@ -302,6 +302,8 @@ class FakeAri:
                 return self._with_channel(channel_id, lambda c: _json(200, c))
             case ("DELETE", "channels", channel_id):
                 return await self._hangup(channel_id)
+            case ("POST", "channels", channel_id, "continue"):
+                return self._with_channel(channel_id, lambda c: self._continue(c))
             case ("POST", "channels", channel_id, "answer"):
                 return self._with_channel(channel_id, lambda c: _answer(c))
             case ("POST", "channels", channel_id, "play", *rest):
@@ -330,6 +332,12 @@ class FakeAri:
         if channel["dialplan"]["app_name"] != "Stasis":
             return _json(409, {"message": "Channel not in Stasis application"})
         return action(channel)
+
+    def _continue(self, channel: dict[str, Any]) -> web.Response:
+        """Back to the dialplan: the channel leaves the application (StasisEnd), it is not destroyed."""
+        self.channels.pop(channel["id"], None)
+        self._later(0, self.push(self.stasis_end_of(channel)))
+        return web.Response(status=204)
 
     async def _hangup(self, channel_id: str) -> web.Response:
         channel = self.channels.pop(channel_id, None)
