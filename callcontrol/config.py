@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from callcontrol import numbers
 from callcontrol.ami import AmiSettings
 from callcontrol.apitokens import parse_api_tokens
+from callcontrol.settings_sections import DialOutSettings, FollowUpSettings, Section, SelfServiceSettings
 from callcontrol.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, pydantic_issues, read_text
 
 SETTINGS_FILE = "callcontrol.yaml"
@@ -55,11 +56,9 @@ def _holiday_countries() -> Collection[str]:
         return holidays.list_supported_countries()
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CitySettings(_Section):
+class CitySettings(Section):
     name: str
     timezone: str = "Europe/Paris"
     country: str = "FR"
@@ -93,7 +92,7 @@ class CitySettings(_Section):
         return None if value is None else numbers.e164(value, valid=True)
 
 
-class AriSettings(_Section):
+class AriSettings(Section):
     url: str = "http://127.0.0.1:8088"
     user: str = "callcontrol"
     password: str = Field(default="", repr=False)
@@ -107,13 +106,13 @@ class AriSettings(_Section):
         return value.rstrip("/")
 
 
-class AsteriskSettings(_Section):
+class AsteriskSettings(Section):
     # The PJSIP configuration Asterisk runs with, to check agents' softphones against when ARI cannot be asked;
     # relative to the configuration directory. Absent: that offline check is skipped (check-config says so).
     pjsip_conf: str = "../asterisk-conf/pjsip.conf"
 
 
-class RedisSettings(_Section):
+class RedisSettings(Section):
     """One Redis (`url`) or a Sentinel-managed one (`sentinels` + `master_name`); state/connect.py builds the client."""
 
     url: str = "redis://127.0.0.1:6390/0"
@@ -159,20 +158,20 @@ class RedisSettings(_Section):
         return self
 
 
-class DegradedSettings(_Section):
+class DegradedSettings(Section):
     # Where a citizen goes when routing cannot reach Redis (ARI continue into this dialplan context, extension s):
     # by default the fallback route's on-call phone (public caller ID), then voicemail. "" turns it off: the
     # flow's `unavailable` branch plays instead.
     context: str = "callcontrol-degraded"
 
 
-class LogSettings(_Section):
+class LogSettings(Section):
     format: Literal["json", "console"] = "json"
     level: Literal["debug", "info", "warning", "error"] = "info"
     number_salt: str = Field(default="", repr=False)
 
 
-class HttpSettings(_Section):
+class HttpSettings(Section):
     """The supervision HTTP server (API, wallboard, metrics): docs/api.md."""
 
     bind: str = "127.0.0.1"  # an IP address; only loopback unless you put a TLS proxy in front
@@ -199,74 +198,14 @@ class HttpSettings(_Section):
         return value
 
 
-class InstanceSettings(_Section):
+class InstanceSettings(Section):
     id: str = ""
     # Seconds without a heartbeat after which another instance takes this one's callers over (heartbeat every
     # third of it). Shorter: a dead instance's citizens wait less; too short: a busy instance is taken for dead.
     heartbeat_ttl: float = Field(default=15.0, ge=1.0, le=300.0)
 
 
-NumberType = Literal[
-    "fixed_line", "mobile", "fixed_line_or_mobile", "voip", "toll_free", "premium_rate", "shared_cost",
-    "personal_number", "pager", "uan", "voicemail",
-]  # phonenumbers' number types (routing/dial_out.py NUMBER_TYPES)
-
-
-class DialOutSettings(_Section):
-    """What agents may call from their softphones (routing/dial_out.py); `city.transfer_allow` is allowed too."""
-
-    allow: tuple[NumberType, ...] = ("fixed_line", "mobile")  # national numbers of these types
-    international: bool = False  # numbers of other countries (then of the allowed types)
-    numbers: tuple[str, ...] = ()  # E.164 numbers always allowed, whatever their type
-    short_numbers: tuple[str, ...] = ()  # short numbers dialled as is through the carrier, e.g. "112"
-    ring_timeout: float = Field(default=45.0, gt=0, le=300)  # how long an agent's own call rings (colleague too)
-
-    @field_validator("numbers")
-    @classmethod
-    def _e164(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(numbers.e164(v) for v in value)
-
-    @field_validator("short_numbers")
-    @classmethod
-    def _short(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for v in value:
-            if not (v.isdigit() and 2 <= len(v) <= 6):
-                raise ValueError(f"{v!r} is not a short number (2 to 6 digits, e.g. 112)")
-        return value
-
-
-class SelfServiceSettings(_Section):
-    """The agents' self-service: feature codes on softphones, the agents' line (docs/agents-guide.md)."""
-
-    # *47<code>: the pause reason it records (shown to the switchboard); *47 alone records `pause_reason`.
-    pause_reasons: dict[str, str] = Field(default_factory=lambda: {"1": "réunion", "2": "pause déjeuner"})
-    pause_reason: str = "pause"
-    pin_length: int = Field(default=4, ge=4, le=8)  # digits of an agent's PIN (agents' line)
-    pin_tries: int = Field(default=3, ge=1, le=10)  # wrong PINs before that caller ID is locked out
-    lockout_minutes: float = Field(default=15.0, gt=0)
-
-    @field_validator("pause_reasons", mode="before")
-    @classmethod
-    def _reason_codes(cls, value: object) -> object:
-        if isinstance(value, dict):
-            value = {str(k): v for k, v in value.items()}
-            for code in value:
-                if not (code.isdigit() and 1 <= len(code) <= 2):
-                    raise ValueError(f"{code!r}: a pause reason code is 1 or 2 digits (keyed after *47)")
-        return value
-
-
-class FollowUpSettings(_Section):
-    """The journal's retention and how the service figures count (docs/followup.md)."""
-
-    retention_days: float = Field(default=90, gt=0)  # journal entries and tickets older than this are deleted
-    service_levels: tuple[int, ...] = (20, 30)  # "answered within N s" figures
-    short_abandon: float = Field(default=5.0, ge=0)  # abandons sooner than this are not counted (misdials)
-    repeat_days: float = Field(default=7, gt=0)  # a caller calling a hotline again within this is a repeat caller
-    voicemail_min_seconds: float = Field(default=1.5, ge=0)  # a shorter message (empty, a breath) is no ticket
-
-
-class Settings(_Section):
+class Settings(Section):
     city: CitySettings
     ari: AriSettings = AriSettings()
     ami: AmiSettings | None = None  # AstDB writes for the dialplan fallback (callcontrol/ami.py); absent: none

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcontrol.config import FollowUpSettings
+from callcontrol.settings_sections import FollowUpSettings
 
 ALL = "all"  # the pseudo-hotline summing every citizen call
 

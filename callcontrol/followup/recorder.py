@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from callcontrol.config import FollowUpSettings
 from callcontrol.followup.counting import ALL, Counts, callback_counts, counts_of
+from callcontrol.settings_sections import FollowUpSettings
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.tickets import Ticket
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import structlog
 
-from callcontrol.config import FollowUpSettings
+from callcontrol.settings_sections import FollowUpSettings
 from callcontrol.state.layer import StateLayer
 
 log = structlog.get_logger("callcontrol.followup")

@@ -18,13 +18,13 @@ import structlog
 from callcontrol import numbers
 from callcontrol.agents.presence import Presence, PresenceRefused
 from callcontrol.calls.errors import CallEnded
-from callcontrol.config import SelfServiceSettings
 from callcontrol.selfservice import prompts
 from callcontrol.selfservice.actions import toggle_pause
 from callcontrol.selfservice.directory import AgentDirectory, HotlineCodes
 from callcontrol.selfservice.feature_codes import AnsweredCall
 from callcontrol.selfservice.keypad import read_choice, read_number
 from callcontrol.selfservice.pin import check_pin
+from callcontrol.settings_sections import SelfServiceSettings
 from callcontrol.state.agents import Agents
 from callcontrol.state.errors import StateError
 from callcontrol.state.models import AgentRecord

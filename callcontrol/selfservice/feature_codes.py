@@ -22,10 +22,10 @@ import structlog
 from callcontrol.agents.presence import Presence, PresenceRefused
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import CallPort
-from callcontrol.config import SelfServiceSettings
 from callcontrol.selfservice import prompts
 from callcontrol.selfservice.actions import pause_reason, say_state, toggle_pause
 from callcontrol.selfservice.directory import AgentDirectory, HotlineCodes
+from callcontrol.settings_sections import SelfServiceSettings
 from callcontrol.state.errors import StateError
 from callcontrol.state.membership import Membership
 from callcontrol.state.models import AgentRecord, AgentStatus

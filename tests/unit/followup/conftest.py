@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import fakeredis
 import pytest
 
-from callcontrol.config import FollowUpSettings
 from callcontrol.followup.recorder import FollowUp
+from callcontrol.settings_sections import FollowUpSettings
 from callcontrol.state import StateLayer
 
 PARIS = ZoneInfo("Europe/Paris")

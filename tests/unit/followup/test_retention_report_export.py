@@ -6,10 +6,10 @@ import csv
 import io
 import json
 
-from callcontrol.config import FollowUpSettings
 from callcontrol.followup import daily, export, report
 from callcontrol.followup.recorder import FollowUp
 from callcontrol.followup.retention import purge
+from callcontrol.settings_sections import FollowUpSettings
 from callcontrol.state import StateLayer
 
 from .calls import abandoned, answered, voicemail

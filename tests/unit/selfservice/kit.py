@@ -9,8 +9,8 @@ from typing import Any
 import fakeredis
 
 from callcontrol.agents.presence import Presence
-from callcontrol.config import SelfServiceSettings
 from callcontrol.selfservice.directory import AgentDirectory, HotlineCodes
+from callcontrol.settings_sections import SelfServiceSettings
 from callcontrol.state import AgentRecord, StateLayer
 
 T0 = 1_800_000_000.0

@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from callcontrol.agents.presence import Presence
 from callcontrol.calls.outcome import CallFacts, FinishedCall, Outcome, journal_entry
 from callcontrol.calls.port import PathStep
-from callcontrol.config import FollowUpSettings
 from callcontrol.followup.reading import FigureReading
 from callcontrol.followup.recorder import FollowUp
 from callcontrol.followup.voicemail import VoicemailAudio
+from callcontrol.settings_sections import FollowUpSettings
 from callcontrol.supervision.auth import FailureLimiter, Role, Tokens
 from callcontrol.supervision.board import AgentInfo, BoardReader, HotlineInfo, board_view
 from callcontrol.supervision.deps import SupervisionDeps
