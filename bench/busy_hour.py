@@ -45,9 +45,10 @@ from busy_people import (  # noqa: E402
     remove_endpoints,
     workdir_for,
 )
-from harness import REDIS_PORT, Ari, ari_password, script  # noqa: E402
+from harness import REDIS_PORT, Ari, ari_password  # noqa: E402
 from hotline_kit import ENQUEUE_FLOW, HOTLINE, OTHER_HOTLINES  # noqa: E402
 from sipp import unregister  # noqa: E402
+from stack_up import stack_up  # noqa: E402
 
 PUBLIC_NUMBER = "0556000000"
 RESULTS = REPO / "bench" / "results"
@@ -165,13 +166,10 @@ def main() -> int:
     people = plan(round(args.calls_per_hour * args.minutes / 60), window, talk, patience, args.seed,
                   constant_talk=args.constant_talk)
 
-    if script("stack", "status").stdout.startswith("callcontrol running"):
-        print("the demo stack's callcontrol would take the calls: scripts/stack down first", file=sys.stderr)
+    problem = stack_up()
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
-    for name in ("asterisk", "redis"):
-        if script(name, "start").returncode != 0:
-            print(f"scripts/{name} start failed", file=sys.stderr)
-            return 2
     ari, redis_url = Ari(), f"redis://127.0.0.1:{REDIS_PORT}/0"
     stamp_utc = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M")
     load_before = os.getloadavg()

@@ -33,9 +33,10 @@ import journey_load as load  # noqa: E402
 import journey_report as report  # noqa: E402
 import journey_setup as setup  # noqa: E402
 from appproc import AppProcess, make_config  # noqa: E402
-from harness import REDIS_PORT, STATE, Ari, script  # noqa: E402
+from harness import REDIS_PORT, STATE, Ari  # noqa: E402
 from hotline_kit import config_files  # noqa: E402
 from sipp import free_udp_port, udp_port_bound  # noqa: E402
+from stack_up import stack_up  # noqa: E402
 
 NUMBERS = {"baseline": "0556000096", "callcontrol": "0556000095"}  # asterisk-conf/extensions.conf, bench only
 RESULTS = REPO / "bench" / "results"
@@ -194,14 +195,10 @@ def main() -> int:
         return report.write(json.loads(args.render.read_text()), RESULTS)
     systems = [s for s in args.systems.split(",") if s]
     calls = {r: (args.calls[i] if i < len(args.calls) else args.calls[-1]) for i, r in enumerate(args.rates)}
-    if script("stack", "status").stdout.startswith("callcontrol running"):
-        print("the demo stack's callcontrol would take the calls: scripts/stack down first", file=sys.stderr)
+    problem = stack_up()
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
-    for name in ("asterisk", "redis"):
-        started = script(name, "start")
-        if started.returncode != 0:
-            print(f"scripts/{name} start failed:\n{started.stdout}{started.stderr}", file=sys.stderr)
-            return 2
     for port in (load.CITIZEN_MEDIA_PORT, load.AGENT_MEDIA_PORT):
         if any(udp_port_bound(port + i) for i in range(4)):
             print(f"UDP port {port} (media) is taken", file=sys.stderr)

@@ -31,9 +31,10 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 import redis  # noqa: E402
 from appproc import AppProcess, make_config  # noqa: E402
-from harness import REDIS_PORT, STATE, Ari, script  # noqa: E402
+from harness import REDIS_PORT, STATE, Ari  # noqa: E402
 from hotline_kit import HOTLINE, config_files, hanging_up_agent, login, percentile  # noqa: E402
 from sipp import SippProcess, parse_trace, unregister  # noqa: E402
+from stack_up import stack_up  # noqa: E402
 
 PHONES = {"alice": "1001", "bruno": "1002", "chloe": "1003"}
 BASELINE_NUMBER = "0556000098"
@@ -303,14 +304,10 @@ def main() -> int:
                         help="hotline members in callcontrol: 3 softphones + paused mobile-only agents")
     args = parser.parse_args()
 
-    if script("stack", "status").stdout.startswith("callcontrol running"):
-        print("the demo stack's callcontrol would take the calls: scripts/stack down first", file=sys.stderr)
+    problem = stack_up()
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
-    for name in ("asterisk", "redis"):
-        started = script(name, "start")
-        if started.returncode != 0:
-            print(f"scripts/{name} start failed:\n{started.stdout}{started.stderr}", file=sys.stderr)
-            return 2
     ari = Ari()
     redis_url = f"redis://127.0.0.1:{REDIS_PORT}/0"
     workdir = STATE / "bench" / "routing"
