@@ -195,6 +195,9 @@ def main() -> int:
         return report.write(json.loads(args.render.read_text()), RESULTS)
     systems = [s for s in args.systems.split(",") if s]
     calls = {r: (args.calls[i] if i < len(args.calls) else args.calls[-1]) for i, r in enumerate(args.rates)}
+    if shutil.which("tcpdump") is None:
+        print("the bench takes its time stamps with tcpdump: apt-get install tcpdump", file=sys.stderr)
+        return 2
     problem = stack_up()
     if problem is not None:
         print(problem, file=sys.stderr)
