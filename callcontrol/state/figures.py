@@ -46,6 +46,15 @@ return 0
 """
 
 
+def figures_key(prefix: str, day: str, hotline: str) -> str:
+    """`prefix` is the store's prefix followed by `figures:`."""
+    return f"{prefix}{check_id('day', day)}:{check_id('hotline', hotline)}"
+
+
+def seen_key(prefix: str, hotline: str) -> str:
+    return f"{prefix}seen:{check_id('hotline', hotline)}"
+
+
 class Figures:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -54,7 +63,7 @@ class Figures:
         self._seen = store.redis.register_script(_SEEN)
 
     def _key(self, day: str, hotline: str) -> str:
-        return f"{self._prefix}{check_id('day', day)}:{check_id('hotline', hotline)}"
+        return figures_key(self._prefix, day, hotline)
 
     async def add(
         self, day: str, hour: int, hotline: str, counts: Mapping[str, float],
@@ -81,8 +90,8 @@ class Figures:
 
     async def seen_before(self, hotline: str, caller_hash: str, at: float, window: float) -> bool:
         """Did this caller (salted hash) call the hotline in the `window` seconds before `at`? Records this call."""
-        key = f"{self._prefix}seen:{check_id('hotline', hotline)}"
-        return bool(await self._seen(keys=[key], args=[caller_hash, repr(at), repr(at - window)]))
+        args = [caller_hash, repr(at), repr(at - window)]
+        return bool(await self._seen(keys=[seen_key(self._prefix, hotline)], args=args))
 
     async def purge_seen(self, before: float) -> int:
         """Forget the callers' hashes last seen before `before`; returns how many went."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from .agents import Agents
+from .call_end import CallEndWriter
 from .callbacks import Callbacks
 from .clockshare import ClockShare
 from .closures import Closures
@@ -36,6 +37,7 @@ class StateLayer:
     callbacks: Callbacks  # callbacks that keep the citizen's place (queue entries owned by every instance)
     tickets: Tickets  # follow-up tickets: voicemails, late or failed callbacks
     figures: Figures  # service figures per hotline, day and hour (counted as calls end)
+    call_end: CallEndWriter  # a finished call's journal line, figures and repeat check in one round trip
 
     @classmethod
     def create(
@@ -60,4 +62,5 @@ class StateLayer:
             callbacks=Callbacks(store),
             tickets=Tickets(store),
             figures=Figures(store),
+            call_end=CallEndWriter(store, max_entries=journal_max_entries),
         )
