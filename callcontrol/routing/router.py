@@ -35,7 +35,7 @@ from callcontrol.routing.ports import AlwaysOpen, HotlineHours
 from callcontrol.routing.relief import Reliefs
 from callcontrol.routing.resume import Resumer
 from callcontrol.routing.waiting import WaitingRoom
-from callcontrol.state.errors import QueueFull, StateError
+from callcontrol.state.errors import NobodyReachable, QueueFull, StateError
 from callcontrol.state.health import RedisHealth, describe
 from callcontrol.state.layer import StateLayer
 
@@ -143,18 +143,18 @@ class HotlineRouter:
             return "closed"
         if self._health.down:  # failed a moment ago: do not make this citizen wait for it again
             return await self._degrade(call, hotline.id, "Redis unreachable (failed moments ago)")
-        try:
-            async with self._health.guard():
-                nobody = hotline.overflow_when_nobody and not await self._anyone_reachable(hotline.id)
-        except RedisError as exc:
-            return await self._degrade(call, hotline.id, describe(exc))
-        except StateError as exc:
-            return _state_unavailable(hotline.id, exc)
-        if nobody and hotline.on_call:
-            return await self._escalate(call, hotline)
-        if nobody:
-            call.note("queue:unavailable", hotline=hotline.id)
-            return "unavailable"
+        # "Anyone there to answer?" (overflow_when_nobody): a citizen not answered yet is checked before the answer
+        # (nobody there: not even answered); an answered one in the enqueue script itself, one round trip less.
+        if hotline.overflow_when_nobody and call.answered_at is None:
+            try:
+                async with self._health.guard():
+                    nobody = not await self._anyone_reachable(hotline.id)
+            except RedisError as exc:
+                return await self._degrade(call, hotline.id, describe(exc))
+            except StateError as exc:
+                return _state_unavailable(hotline.id, exc)
+            if nobody:
+                return await self._nobody(call, hotline)
         if call.answered_at is None:
             await call.answer()
         loop = asyncio.get_running_loop()
@@ -170,7 +170,10 @@ class HotlineRouter:
                     caller_masked=numbers.mask(call.caller_raw),
                     started_at=call.started_at,  # kept for an instance that adopts the call (routing/resume.py)
                     path=[{"at": p.at, "step": p.step, **p.detail} for p in call.path],
+                    require_reachable=hotline.overflow_when_nobody,
                 )
+        except NobodyReachable:
+            return await self._nobody(call, hotline)
         except QueueFull:
             call.note("queue:full", hotline=hotline.id)
             return "full"
@@ -185,6 +188,13 @@ class HotlineRouter:
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline.id, position=position)
         return await self.waiting.wait(call, hotline, enqueued_at, queued_at)
+
+    async def _nobody(self, call: RoutedCall, hotline: HotlineRouting) -> str:
+        """Nobody could answer (overflow_when_nobody): an on-call hotline escalates, any other says `unavailable`."""
+        if hotline.on_call:
+            return await self._escalate(call, hotline)
+        call.note("queue:unavailable", hotline=hotline.id)
+        return "unavailable"
 
     async def _escalate(self, call: RoutedCall, hotline: HotlineRouting) -> str:
         """Nobody reachable on duty on an on-call hotline (it should never happen: a registration lapsed, a forced

@@ -62,6 +62,14 @@ class QueueFull(StateError):
         self.length = length
 
 
+class NobodyReachable(StateError):
+    """Not queued: no member of the hotline could answer now (asked for with `require_reachable`)."""
+
+    def __init__(self, hotline: str) -> None:
+        super().__init__(f"nobody of hotline {hotline!r} could answer now")
+        self.hotline = hotline
+
+
 class OnCallUncovered(StateError):
     """The agent is the last reachable holder of these on-call hotlines: leaving would leave nobody on call."""
 
@@ -112,6 +120,8 @@ def raise_for(reply: dict[str, Any]) -> None:
             raise OnCallUncovered(agent, _tuple(reply.get("hotlines")), reply.get("op", "?"))
         case "HANDOVER_TO_SELF" | "NOTHING_TO_HAND_OVER" | "NOT_IN_HOTLINE" | "COLLEAGUE_UNREACHABLE":
             raise HandoverRefused(code, agent, _tuple(reply.get("hotlines")))
+        case "NOBODY_REACHABLE":
+            raise NobodyReachable(reply.get("hotline", "?"))
         case "QUEUE_FULL":
             raise QueueFull(reply.get("hotline", "?"), int(reply.get("length", 0)))
         case _:

@@ -69,8 +69,10 @@ class Queues:
         now: float | None = None,
         started_at: float | None = None,
         path: Sequence[Mapping[str, Any]] = (),
+        require_reachable: bool = False,
     ) -> int:
-        """Queue a call; returns its 1-based position. Raises QueueFull when `max_length` calls already wait.
+        """Queue a call; returns its 1-based position. Raises QueueFull when `max_length` calls already wait, and
+        with `require_reachable` NobodyReachable when no member could answer now (checked in the same script).
         `started_at` and `path` (the call's start and path so far) are kept for `history`.
 
         The arrival part of the queue score is Redis' TIME (one clock for every instance) unless `now` is given
@@ -85,6 +87,7 @@ class Queues:
         reply = await self._store.run(
             "enqueue", call_id, hotline, score, priority, now, owner, max_length or 0, caller_masked,
             "" if started_at is None else started_at, json.dumps(list(path), default=str),
+            "1" if require_reachable else "",
         )
         return int(reply["position"])
 
