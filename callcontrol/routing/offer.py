@@ -91,7 +91,8 @@ class OfferDesk:
         for agent_id in claim.agent_ids:
             tried.append(agent_id)
             try:
-                record, presence = await self._state.agents.record_and_state(agent_id)  # one round trip
+                known = claim.known.get(agent_id)  # read by the claim script itself, else one round trip
+                record, presence = known or await self._state.agents.record_and_state(agent_id)
                 records[agent_id] = record
                 device = presence.device or Device.SOFTPHONE
             except StateError as exc:

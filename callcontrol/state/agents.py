@@ -54,7 +54,7 @@ class Agents:
         return SyncResult(added=tuple(reply.get("added") or ()), removed=tuple(reply.get("removed") or ()))
 
     async def get_record(self, agent_id: str) -> AgentRecord:
-        return _record(agent_id, decode_map(await self._store.redis.hgetall(self._keys.agent(agent_id))))
+        return record_from_hash(agent_id, decode_map(await self._store.redis.hgetall(self._keys.agent(agent_id))))
 
     async def record_and_state(self, agent_id: str) -> tuple[AgentRecord, AgentState]:
         """Her directory record and her presence in one round trip (what ringing her needs)."""
@@ -62,7 +62,7 @@ class Agents:
             pipe.hgetall(self._keys.agent(agent_id))
             pipe.hgetall(self._keys.presence(agent_id))
             record, presence = await pipe.execute()
-        return _record(agent_id, decode_map(record)), AgentState.from_hash(agent_id, decode_map(presence))
+        return record_from_hash(agent_id, decode_map(record)), AgentState.from_hash(agent_id, decode_map(presence))
 
     async def agent_ids(self) -> list[str]:
         return sorted(decode_list(await self._store.redis.smembers(self._keys.agents)))
@@ -199,7 +199,8 @@ class Agents:
         return text or None
 
 
-def _record(agent_id: str, h: dict[str, str]) -> AgentRecord:
+def record_from_hash(agent_id: str, h: dict[str, str]) -> AgentRecord:
+    """The directory record of `cc:agent:{id}` (AgentNotFound when the hash is empty)."""
     if not h:
         raise AgentNotFound(agent_id)
     return AgentRecord(

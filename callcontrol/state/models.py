@@ -161,6 +161,9 @@ class Claim:
     hotline: str
     owner: str
     agent_ids: tuple[str, ...]
+    # what the claim script read of each agent as it reserved her (directory record, presence): ringing her needs
+    # no read of its own; empty for a claim made elsewhere (a switchboard redirect)
+    known: Mapping[str, tuple[AgentRecord, AgentState]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def agent_id(self) -> str:

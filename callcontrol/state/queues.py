@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from .agents import record_from_hash
 from .errors import CallNotFound, CallNotWaiting, StateError
 from .models import AgentState, Claim, NoAnswer, QueuedCall, Strategy, check_id
 from .store import Store, decode_list, decode_map
@@ -167,8 +168,13 @@ class Queues:
     def _claim(reply: dict[str, Any]) -> Claim | None:
         if "none" in reply:
             return None
+        known = {}
+        for agent_id, seen in (reply.get("known") or {}).items():  # Lua may encode an empty table as [] or {}
+            if isinstance(seen, dict) and isinstance(seen.get("record"), dict) and seen["record"]:
+                presence = seen.get("presence") if isinstance(seen.get("presence"), dict) else {}
+                known[agent_id] = (record_from_hash(agent_id, seen["record"]), AgentState.from_hash(agent_id, presence))
         return Claim(call_id=reply["call"], hotline=reply["hotline"], owner=reply["owner"],
-                     agent_ids=tuple(reply["agents"]))
+                     agent_ids=tuple(reply["agents"]), known=known)
 
     async def claim(
         self, hotline: str, strategy: Strategy | str, *, instance: str, now: float | None = None

@@ -110,7 +110,10 @@ local function offer(c, call, agents, now, instance)
   redis.call('ZREM', K.waiting(call.hotline), c)
   redis.call('HSET', K.call(c), 'status', 'offered', 'offered_at', now, 'claimed_by', instance)
   publish_call(c, 'offered', call.hotline, #agents == 1 and agents[1] or nil, now, {agents = agents})
-  return reply({call = c, hotline = call.hotline, owner = owner, agents = agents})
+  -- each agent's directory record and presence, as ringing her needs them: no read of its own before the ring
+  local known = {}
+  for _, a in ipairs(agents) do known[a] = {record = hgetall(K.agent(a)), presence = hgetall(K.presence(a))} end
+  return reply({call = c, hotline = call.hotline, owner = owner, agents = agents, known = known})
 end
 
 local function none(reason, extra)

@@ -92,3 +92,24 @@ async def test_given_softphone_not_registered_when_its_offer_fails_then_no_miss_
     task.cancel()
     listening.cancel()
     await asyncio.gather(task, listening, return_exceptions=True)
+
+
+async def test_given_a_claim_when_the_agent_is_rung_then_no_separate_read_of_her_record(state):
+    """The claim script's own read of the agent (record, presence) is what the ring uses: the citizen is connected
+    without any record_and_state round trip."""
+    layer, redis = state
+    await layer.agents.sync_agents([AgentRecord(id="alice", name="Alice", softphone="1001", hotlines={HOTLINE: 0})])
+    await layer.agents.login("alice", Device.SOFTPHONE)
+    ari, dialer = StubAri(), StubDialer({})
+    router, _ = make_router(layer, redis, dialer, ari, max_wait=30, wrap_up=0)
+
+    async def no_read(agent_id: str):
+        raise AssertionError(f"read {agent_id} again")
+
+    layer.agents.record_and_state = no_read  # type: ignore[method-assign]
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await eventually(lambda: ari.named("add_channel"), timeout=5)
+    assert [agent for agent, _ in dialer.rung] == ["alice"] and call.facts.agent == "alice"
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

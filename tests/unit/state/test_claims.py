@@ -209,3 +209,16 @@ async def test_round_robin_pointer_is_shared_between_instances(state: StateLayer
         picks.append(claim.agent_id)
         await layer.queues.release(claim.agent_id)
     assert picks == ["1001", "1002", "1001"]
+
+
+async def test_a_claim_carries_what_ringing_its_agent_needs(state: StateLayer, clock: Clock) -> None:
+    """The claim hands back each reserved agent's directory record and presence (softphone, device, ringing for
+    that call), the same as reading them afterwards: ringing her costs no read of its own."""
+    await staff(state, clock, "1001")
+    await state.queues.enqueue("c1", HOTLINE, owner="i1")
+    claim = await state.queues.claim(HOTLINE, Strategy.LONGEST_IDLE, instance="i1")
+    assert claim is not None
+    record, presence = claim.known["1001"]
+    assert (record, presence) == await state.agents.record_and_state("1001")
+    assert presence.status is AgentStatus.RINGING and presence.reserved_by == "c1"
+    assert presence.device is Device.SOFTPHONE and record.softphone == "1001"
