@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config.flows.load_calendars()  # now rather than in the event loop at the first call (~0.1 s of imports)
     settings = config.settings
-    logs.configure(args.log_format or settings.logging.format, settings.logging.level)
+    logs.configure(args.log_format or settings.logging.format, settings.logging.level, cache=True)
     clock = args.clock or os.environ.get("CALLCONTROL_CLOCK") or None
     with asyncio.Runner(loop_factory=app.loop_factory()) as runner:  # uvloop when installed
         runner.run(app.run(config, clock_override=clock))

@@ -91,7 +91,8 @@ class Dialer:
             return Leg(agent.id, "", device, LegResult.FAILED)
         leg_id = leg_id or new_leg_id(call.call_id, AGENT_LEG)
         call.attach_leg(leg_id)
-        log.info("agent_ringing", agent=agent.id, device=device.value, leg=leg_id, hotline=hotline.id)
+        # debug: the offer's `routing_latency` info line carries the same agent, device, leg and hotline
+        log.debug("agent_ringing", agent=agent.id, device=device.value, leg=leg_id, hotline=hotline.id)
         accepted = answered = False
         originate = asyncio.ensure_future(
             self._ari.originate(

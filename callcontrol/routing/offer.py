@@ -74,11 +74,13 @@ class OfferDesk:
             if dialled:
                 return
             dialled = True
-            log.info(
+            log.info(  # also what the dialer's agent_ringing (debug) says: the agent's device and leg
                 "routing_latency",
                 hotline=hotline.id,
                 agents=list(claim.agent_ids),
                 agent=agent_id,
+                device=devices.get(agent_id),
+                leg=legs.get(agent_id),
                 routing_latency_ms=round((loop.time() - offer.triggered_at) * 1000, 1),
                 waited=round(loop.time() - enqueued_at, 3),
             )
@@ -86,6 +88,7 @@ class OfferDesk:
         rings: dict[asyncio.Task[Leg], str] = {}
         records: dict[str, AgentRecord] = {}
         legs: dict[str, str] = {}  # agent id -> leg id, for every leg dialled
+        devices: dict[str, str] = {}  # agent id -> the device rung
         answered: set[str] = set()  # leg ids whose phone answered
         reliefs: dict[str, Relief] = {}  # agent id -> the handover her leg announces
         for agent_id in claim.agent_ids:
@@ -95,6 +98,7 @@ class OfferDesk:
                 record, presence = known or await self._state.agents.record_and_state(agent_id)
                 records[agent_id] = record
                 device = presence.device or Device.SOFTPHONE
+                devices[agent_id] = device.value
             except StateError as exc:
                 log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
                 continue

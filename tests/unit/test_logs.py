@@ -97,3 +97,19 @@ def test_ip_addresses_and_channel_ids_in_error_text_stay_readable(json_logs: Jso
     error = json_logs.lines[0]["error"]
     assert "127.0.0.1:6390" in error and "1715003456.123" in error
     assert "0612345678" not in error and MASKED in error
+
+
+@pytest.mark.parametrize("ns", [1_796_197_277_652_353_123, 1_796_197_277_000_000_999, 1_796_169_599_999_999_000])
+def test_timestamp_is_structlogs_iso_utc_form(monkeypatch, ns: int):
+    """The cheaper stamper writes exactly what structlog's TimeStamper(fmt="iso", utc=True) writes: microseconds,
+    none when they are 0, and a `Z`; across a second's and a day's boundary."""
+    import datetime as dt
+    import time
+
+    from callcontrol.logs import iso_utc_stamper
+
+    stamp = iso_utc_stamper()
+    for t in (ns - 1_000_000_000, ns):  # a cached second, then the next
+        monkeypatch.setattr(time, "time_ns", lambda t=t: t)
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=t // 1000)
+        assert stamp(None, "info", {})["timestamp"] == moment.isoformat().replace("+00:00", "Z")
