@@ -122,6 +122,9 @@ class Metrics:
         self.loop_stall_max = Gauge(f"{PREFIX}loop_stall_max_seconds", "The worst event-loop stall since start",
                                     registry=r)
         self._stall_max = 0.0
+        # the children of the labelled metrics observed on every call or request, by label values: `.labels()`
+        # validates and locks each time (bench/op-cuts.md); the label values are few (outcomes, hotlines, operations)
+        self._children: dict[tuple[Any, ...], Any] = {}
         self._watched = _Watched()
         r.register(self._watched)
 
@@ -139,11 +142,18 @@ class Metrics:
         self._watched.ari_connected = ari_connected
         self._watched.ari_connections = ari_connections
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def call_ended(self, outcome: str, hotline: str | None, wait: float | None) -> None:
         """A finished call (journal hook): its outcome and, when it was queued, how the hotline served it."""
-        self.calls_ended.labels(outcome).inc()
+        self._child(self.calls_ended, outcome).inc()
         if hotline:
-            self.hotline_calls.labels(hotline, self.result(outcome, wait)).inc()
+            self._child(self.hotline_calls, hotline, self.result(outcome, wait)).inc()
 
     def result(self, outcome: str, wait: float | None) -> str:
         """answered_in_time | answered_late | abandoned | other (the service level's numerator and denominator)."""
@@ -177,9 +187,9 @@ class Metrics:
         """One ARI REST request (ari.client's observer): its latency by operation, or an error without answer."""
         operation = ari_operation(method, path)
         if answered:
-            self.ari_latency.labels(operation).observe(seconds)
+            self._child(self.ari_latency, operation).observe(seconds)
         else:
-            self.ari_errors.labels(operation).inc()
+            self._child(self.ari_errors, operation).inc()
 
     def ari_trace(self) -> aiohttp.TraceConfig:
         """An aiohttp trace for the ARI session: each request's latency by operation (the websocket is not one)."""
