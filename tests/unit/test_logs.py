@@ -111,5 +111,5 @@ def test_timestamp_is_structlogs_iso_utc_form(monkeypatch, ns: int):
     stamp = iso_utc_stamper()
     for t in (ns - 1_000_000_000, ns):  # a cached second, then the next
         monkeypatch.setattr(time, "time_ns", lambda t=t: t)
-        moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=t // 1000)
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=t // 1000)
         assert stamp(None, "info", {})["timestamp"] == moment.isoformat().replace("+00:00", "Z")
