@@ -60,7 +60,10 @@ async def keep_state(
     while True:
         try:
             async with health.guard(timeout=5.0):
-                if token is None or await epoch.current() != token:
+                # the ids only, from the set the scripts keep: reading every presence here each second cost
+                # more than all the calls together with 300 agents (bench/README.md); with the token, one round trip
+                found, ids = await epoch.current_and_logged_in() if token is not None else (None, [])
+                if token is None or found != token:
                     if token is not None:
                         log.warning("state_lost", hint="Redis restarted without its data, or was flushed")
                     await prepare_state(state, config, clock, instance_id)
@@ -70,9 +73,8 @@ async def keep_state(
                         marked = await epoch.mark_presence_lost(logged_in)
                         log.warning("presence_lost", agents=logged_in, marked=marked, hint="they must log in again")
                     token = await epoch.claim()
-                # the ids only, from the set the scripts keep: reading every presence here each second cost
-                # more than all the calls together with 300 agents (bench/README.md)
-                logged_in = await state.agents.logged_in_ids()
+                    ids = await state.agents.logged_in_ids()
+                logged_in = ids
         except OUTAGE_ERRORS:
             pass  # said once by the health; the next check retries
         except Exception as exc:

@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Iterable
 
-from .store import Store, load_script_source
+from .store import Store, decode_list, load_script_source
 
 
 class StateEpoch:
@@ -32,6 +32,15 @@ class StateEpoch:
     async def current(self) -> str | None:
         token = await self._store.redis.get(self.key)
         return token.decode() if isinstance(token, bytes) else token
+
+    async def current_and_logged_in(self) -> tuple[str | None, list[str]]:
+        """The token and the agents not logged out (sorted) in one round trip: what the state check reads each
+        second (`current` and Agents.logged_in_ids together)."""
+        async with self._store.redis.pipeline(transaction=False) as pipe:
+            pipe.get(self.key)
+            pipe.smembers(self._store.keys.logged_in)
+            token, ids = await pipe.execute()
+        return (token.decode() if isinstance(token, bytes) else token), sorted(decode_list(ids))
 
     async def mark_presence_lost(self, agent_ids: Iterable[str], *, now: float | None = None) -> list[str]:
         """Agents (still logged out) whose presence Redis lost: reason `presence_lost`; returns those marked."""

@@ -78,3 +78,25 @@ async def test_given_redis_away_for_a_while_when_it_comes_back_with_its_data_the
     assert json_logs.events("redis_restored")[0]["failed_operations"] >= 5
     assert len(json_logs.events("agents_synced")) == 1 and not json_logs.events("presence_lost")
     assert (await state.agents.get_state("alice")).status.value == "available"
+
+
+async def test_given_redis_keeps_its_data_then_each_check_is_one_round_trip(running, json_logs):
+    """While Redis holds the state, the check each second reads the token and the logged-in agents in one
+    pipeline (one round trip), and changes nothing: no second agents_synced."""
+    _state, redis, _server = running
+    sent: list[str] = []
+    pipeline, execute = redis.pipeline, redis.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append("pipeline")
+        return pipeline(*args, **kwargs)
+
+    async def single(*args, **kwargs):
+        sent.append(str(args[0]))
+        return await execute(*args, **kwargs)
+
+    redis.pipeline, redis.execute_command = counting, single
+    await asyncio.sleep(0.2)  # ~10 checks at 0.02 s
+    redis.pipeline, redis.execute_command = pipeline, execute
+    assert set(sent) == {"pipeline"} and len(sent) >= 3, sent
+    assert len(json_logs.events("agents_synced")) == 1

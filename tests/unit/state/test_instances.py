@@ -42,3 +42,21 @@ async def test_adopt_moves_call_and_reservations_to_new_owner(state: StateLayer,
     await state.queues.adopt("c1", "i-live")
     stale = await state.instances.stale_entries({"i-live"})
     assert stale.calls == () and stale.reservations == ()
+
+
+async def test_dead_instances_are_found_in_one_round_trip(state: StateLayer) -> None:
+    """The takeover's check each second (instances whose heartbeat expired): the right ones, one Redis command."""
+    await state.instances.heartbeat("gone", 0.05)
+    await state.instances.heartbeat("up", 30)
+    await state.instances.dead()  # loads the script (NOSCRIPT once)
+    await asyncio.sleep(0.1)
+    redis, sent = state.store.redis, []
+    execute = redis.execute_command
+
+    async def counting(*args, **kwargs):
+        sent.append(args[0])
+        return await execute(*args, **kwargs)
+
+    redis.execute_command = counting
+    assert await state.instances.dead() == {"gone"}
+    assert sent == ["EVALSHA"]
