@@ -37,7 +37,9 @@ class Closures:
 
     async def get_closed(self, scope: str, *, now: float | None = None) -> Closure | None:
         """The closure of exactly `scope` if one is in force."""
-        h = decode_map(await self._store.redis.hgetall(self._keys.closed(scope)))
+        return self._in_force(scope, decode_map(await self._store.redis.hgetall(self._keys.closed(scope))), now)
+
+    def _in_force(self, scope: str, h: dict[str, str], now: float | None) -> Closure | None:
         if not h:
             return None
         until = float(h["until"]) if h.get("until") else None
@@ -47,8 +49,13 @@ class Closures:
                        set_at=float(h.get("set_at") or 0))
 
     async def closed_for(self, scope: str, *, now: float | None = None) -> Closure | None:
-        """The closure that applies to `scope`: "all" first, then the scope itself."""
-        return await self.get_closed(ALL, now=now) or await self.get_closed(scope, now=now)
+        """The closure that applies to `scope`: "all" first, then the scope itself (both read in one round trip:
+        every call's schedule check asks this)."""
+        async with self._store.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.closed(ALL))
+            pipe.hgetall(self._keys.closed(scope))
+            city, own = await pipe.execute()
+        return self._in_force(ALL, decode_map(city), now) or self._in_force(scope, decode_map(own), now)
 
     async def clear_closed(self, scope: str) -> bool:
         """Reopen `scope`; returns whether a closure was set."""

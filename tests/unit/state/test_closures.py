@@ -41,3 +41,27 @@ async def test_until_in_the_past_is_refused(state: StateLayer, clock: Clock) -> 
     """Closing until a time already past is a mistake, refused with ValueError."""
     with pytest.raises(ValueError):
         await state.closures.set_closed("all", None, until=clock.t - 1)
+
+
+async def test_closed_for_is_one_round_trip_and_skips_an_expired_city_closure(state: StateLayer, clock: Clock) -> None:
+    """Each call's check reads the city-wide and the scope's closure in one round trip; a city-wide closure whose
+    `until` has passed no longer applies, the scope's own does."""
+    await state.closures.set_closed("all", "sounds/strike", until=clock.t + 10)
+    await state.closures.set_closed("urba", "sounds/urba-closed")
+    clock.t += 20
+    redis, sent = state.store.redis, []
+    execute = redis.execute_command
+
+    async def single(*args, **kwargs):
+        sent.append(args[0])
+        return await execute(*args, **kwargs)
+
+    pipeline = redis.pipeline
+
+    def piped(*args, **kwargs):
+        sent.append("pipeline")
+        return pipeline(*args, **kwargs)
+
+    redis.execute_command, redis.pipeline = single, piped
+    closure = await state.closures.closed_for("urba")
+    assert closure is not None and closure.scope == "urba" and sent == ["pipeline"]
