@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from redis.exceptions import RedisError
@@ -38,7 +38,8 @@ class Conversations:
             task.cancel()
 
     async def converse(
-        self, call: RoutedCall, hotline: HotlineRouting, leg: Leg, *, music: Awaitable[None] | None = None
+        self, call: RoutedCall, hotline: HotlineRouting, leg: Leg, *, music: Awaitable[None] | None = None,
+        on_connected: Callable[[], None] | None = None,
     ) -> bool:
         """Bridge citizen and agent until the agent hangs up (the citizen hanging up ends the call's task); the
         agent then goes to wrap-up. False when the agent's leg was gone before the bridge took it (she hung up in
@@ -46,7 +47,8 @@ class Conversations:
         A plain mixing bridge: nothing reads digits during a conversation, so Asterisk may bridge the two legs'
         RTP natively (`dtmf_events` would keep every frame in its core; the phones' own RFC 4733 digits still pass
         end to end). The citizen and the agent are bridged first and connected in Redis after, so that a leg lost
-        on the way leaves the agent merely ringing (freed, the call requeued) rather than half connected."""
+        on the way leaves the agent merely ringing (freed, the call requeued) rather than half connected.
+        `on_connected` runs once both are in the bridge (from then on the call never waits again)."""
         agent_id = leg.agent_id
         connected_at = self._clock.time()
         stage = "offered"  # offered -> connected, or lost; "over" once the agent hung up
@@ -83,6 +85,8 @@ class Conversations:
             await quietly(self._ari.destroy_bridge(bridge.id))
             return False
         stage = "connected"
+        if on_connected is not None:
+            on_connected()
         try:
             await self._state.queues.connect(call.call_id, agent_id)
         except StateError as exc:  # they talk already: the release at the end puts her state right

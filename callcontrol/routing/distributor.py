@@ -85,6 +85,11 @@ class Distributor:
         if call_id in self._waiting_hotlines:
             self._waiting_hotlines[call_id] = hotline
 
+    def connected(self, call_id: str) -> None:
+        """A local call is talking to its agent (it never waits again): its hotline is no longer claimed for on its
+        behalf, so an agent freed elsewhere costs no claim that can only find nobody of ours waiting."""
+        self._waiting_hotlines.pop(call_id, None)
+
     def unregister(self, call_id: str) -> None:
         self._offers.pop(call_id, None)
         self._waiting_hotlines.pop(call_id, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import uuid
 
@@ -116,7 +117,8 @@ class WaitingRoom:
                     call.facts.waiting = False
                     # The music is long started (the agent's phone rang meanwhile); converse awaits it after taking
                     # charge of the agent, so that a citizen hanging up in between cannot leave her reserved.
-                    if await self._conversations.converse(call, hotline, leg, music=music):
+                    talking = functools.partial(self._distributor.connected, call.call_id)  # no claims for it now
+                    if await self._conversations.converse(call, hotline, leg, music=music, on_connected=talking):
                         return "answered"
                     connected = False  # her leg was lost before the bridge: the citizen is back at their place
                     call.facts.waiting = True

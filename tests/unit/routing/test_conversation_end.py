@@ -10,7 +10,7 @@ import pytest
 from callcontrol.ari.errors import ChannelGone
 from callcontrol.ari.models import Bridge, Channel
 from callcontrol.calls.outcome import Ending, Outcome, decide
-from callcontrol.state.models import AgentStatus
+from callcontrol.state.models import AgentStatus, Device
 
 from .kit import HOTLINE, StubAri, StubDialer, citizen, eventually, make_router, staff
 
@@ -111,3 +111,34 @@ async def test_given_agent_leg_lost_before_the_bridge_then_citizen_back_in_queue
     assert ari.named("moh_on")[-1] == ("moh_on", "c1")
     assert (await layer.agents.get_state("alice")).status is AgentStatus.AVAILABLE
     await _hang_up_citizen(task, call)
+
+
+async def test_given_our_only_citizen_talking_when_another_agent_becomes_free_then_no_claim_is_made(state):
+    """A citizen in conversation never waits again: an agent freed meanwhile costs no claim on her hotline (nobody
+    of ours waits there); a citizen who arrives next is still offered at once."""
+    layer, redis = state
+    await staff(layer, "alice", "bruno", logged_in=False)
+    await layer.agents.login("alice", Device.SOFTPHONE)
+    ari = StubAri()
+    router, distributor = make_router(layer, redis, StubDialer({}), ari, wrap_up=0)
+    listening = asyncio.create_task(distributor.run())
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await eventually(lambda: call.facts.agent == "alice")
+    claims: list[str] = []
+    claim = layer.queues.claim
+
+    async def counted(hotline, *args, **kwargs):
+        claims.append(hotline)
+        return await claim(hotline, *args, **kwargs)
+
+    layer.queues.claim = counted  # type: ignore[method-assign]
+    await layer.agents.login("bruno", Device.SOFTPHONE)  # publishes agent_available
+    await asyncio.sleep(0.5)
+    assert claims == []
+    second = citizen(ari, "c2")
+    other = asyncio.create_task(router.enqueue(second, HOTLINE))
+    await eventually(lambda: second.facts.agent == "bruno")
+    for t in (task, other, listening):
+        t.cancel()
+    await asyncio.gather(task, other, listening, return_exceptions=True)
