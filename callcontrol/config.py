@@ -28,6 +28,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CALLCONTROL_ARI_USER": ("ari", "user"),
     "CALLCONTROL_ARI_PASSWORD": ("ari", "password"),
     "CALLCONTROL_ARI_APP": ("ari", "app"),
+    "CALLCONTROL_ARI_REST_TRANSPORT": ("ari", "rest_transport"),
     "CALLCONTROL_AMI_PASSWORD": ("ami", "password"),  # only when callcontrol.yaml has an `ami:` section
     "CALLCONTROL_REDIS_URL": ("redis", "url"),
     "CALLCONTROL_REDIS_PASSWORD": ("redis", "password"),
@@ -97,6 +98,9 @@ class AriSettings(Section):
     user: str = "callcontrol"
     password: str = Field(default="", repr=False)
     app: str = "callcontrol"
+    # How REST requests travel: "websocket" (ARI REST over WebSocket, on the events websocket; HTTP while it is
+    # down, and for good when Asterisk does not answer its probe) or "http" (every request its own HTTP exchange).
+    rest_transport: Literal["websocket", "http"] = "websocket"
 
     @field_validator("url")
     @classmethod
