@@ -43,8 +43,8 @@ RESULTS = REPO / "bench" / "results"
 DIGIT_AFTER = 1.0  # s after the answer (the pcap's digit); the prompt is far longer: both cut it short
 TALK = 1.0
 # callcontrol settings a run may set from the bench's environment (AppProcess passes no other CALLCONTROL_*):
-# CALLCONTROL_ARI_REST_TRANSPORT=http|websocket (docs/configuration.md)
-PASSED_ENV = ("CALLCONTROL_ARI_REST_TRANSPORT",)
+# CALLCONTROL_ARI_REST_TRANSPORT=http|websocket, CALLCONTROL_ARI_REST_WEBSOCKETS=N (docs/configuration.md)
+PASSED_ENV = ("CALLCONTROL_ARI_REST_TRANSPORT", "CALLCONTROL_ARI_REST_WEBSOCKETS")
 
 
 def asterisk_pid() -> int:

@@ -65,9 +65,7 @@ class EventStream:
         on_lag: LagObserver | None = None,
         ws_rest: WsRest | None = None,
     ):
-        scheme, rest = base_url.rstrip("/").split("://", 1)
-        ws_scheme = "wss" if scheme == "https" else "ws"
-        self._url = f"{ws_scheme}://{rest}/ari/events"
+        self._url = events_url(base_url)
         self._params = {"app": app, "subscribeAll": "false"}
         self._headers = basic_auth_header(user, password)
         self._session = session
@@ -179,6 +177,12 @@ class EventStream:
                 break
         log.warning("ari_disconnected", app=self.app, close_code=ws.close_code)
         return False
+
+
+def events_url(base_url: str) -> str:
+    """ws(s)://host:port/ari/events from ARI's http(s) base URL."""
+    scheme, rest = base_url.rstrip("/").split("://", 1)
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ari/events"
 
 
 def _observe_lag(observe: LagObserver, stamp: str) -> None:

@@ -51,8 +51,9 @@ class Lane:
 class WsRest:
     """The lanes open now, the requests out on them, and the choice of a lane for the next request."""
 
-    def __init__(self, *, probe_timeout: float = 1.0):
+    def __init__(self, *, probe_timeout: float = 1.0, retry_every: float = RETRY_PROBE_EVERY):
         self._probe_timeout = probe_timeout
+        self._retry_every = retry_every
         self._lanes: list[Lane] = []
         self._ready: list[Lane] = []
         self._ids = itertools.count(1)
@@ -86,7 +87,8 @@ class WsRest:
             future.set_result(data)
 
     async def probe(self, lane: Lane, *, quiet: bool = False) -> bool:
-        """One GET asterisk/ping over the lane; answered: the lane carries requests from now on."""
+        """One GET asterisk/ping over the lane; answered: the lane carries requests from now on. Logs when what
+        it says of Asterisk changes (`quiet`: never)."""
         try:
             status, _ = await self.request(lane, "GET", PROBE_PATH, {}, None, timeout=self._probe_timeout)
             ok = status == 200
@@ -154,6 +156,13 @@ class WsRest:
         elif not ready and lane in self._ready:
             self._ready = [other for other in self._ready if other is not lane]
 
+    async def probe_until_ready(self, lane: Lane) -> None:
+        """Probe again every `retry_every` s until the lane carries requests or closes."""
+        while not lane.closed:
+            if await self.probe(lane, quiet=True):
+                return
+            await asyncio.sleep(self._retry_every)
+
     def _suspect(self, lane: Lane) -> None:
         """A request got no answer in time: the next ones take another way until a probe is answered again (an
         answer lost for good, e.g. an eventFilter without RESTResponse, would otherwise cost each request its
@@ -161,14 +170,13 @@ class WsRest:
         if not lane.ready or lane.closed:
             return
         self._set_ready(lane, False)
-        log.warning("ari_rest_websocket_suspended", app=lane.name, retry_every=RETRY_PROBE_EVERY)
+        log.warning("ari_rest_websocket_suspended", app=lane.name, retry_every=self._retry_every)
 
         async def retry() -> None:
-            while not lane.closed:
-                if await self.probe(lane, quiet=True):
-                    log.info("ari_rest_websocket_resumed", app=lane.name)
-                    return
-                await asyncio.sleep(RETRY_PROBE_EVERY)
+            await asyncio.sleep(self._retry_every)
+            await self.probe_until_ready(lane)
+            if lane.ready:
+                log.info("ari_rest_websocket_resumed", app=lane.name)
 
         task = asyncio.get_running_loop().create_task(retry())
         self._tasks.add(task)

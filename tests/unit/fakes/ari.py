@@ -46,6 +46,7 @@ class RecordedRequest:
     headers: dict[str, str]
     url: str  # the full URL as received (to check no secret travels in it); over the websocket, the uri
     transport: str = "http"  # or "websocket" (a RESTRequest message)
+    app: str = ""  # over a websocket: the application it is registered as
 
 
 @dataclass
@@ -78,6 +79,7 @@ class FakeAri:
     subscriptions: list[str] = field(default_factory=list)  # event sources our app subscribed to
     event_filter: Any = None  # the last PUT /applications/{app}/eventFilter body
     websockets: list[web.WebSocketResponse] = field(default_factory=list)
+    lane_websockets: list[web.WebSocketResponse] = field(default_factory=list)  # "<app>-rest-<n>": requests only
     connections: int = 0  # websockets accepted so far
     port: int = 0
 
@@ -108,6 +110,7 @@ class FakeAri:
         for timer in list(self._timers):
             timer.cancel()
         await self.drop_websockets()
+        await self.drop_lanes()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -186,6 +189,12 @@ class FakeAri:
             await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
         self.websockets.clear()
 
+    async def drop_lanes(self) -> None:
+        """Close every request-only websocket ("<app>-rest-<n>") from the server side."""
+        for ws in list(self.lane_websockets):
+            await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
+        self.lane_websockets.clear()
+
     async def wait_connections(self, count: int, timeout: float = 2.0) -> None:
         """Wait until `count` websockets have been accepted in total."""
         async with asyncio.timeout(timeout), self._connected:
@@ -242,22 +251,26 @@ class FakeAri:
         await self._record(request, "/events")
         if not self._check_auth(request):
             return _json(401, {"message": "Authentication required"})
-        if request.query.get("app") != self.app:
+        app = request.query.get("app", "")
+        lane = app.startswith(f"{self.app}-rest-")  # a request-only websocket (ari/ws_lanes.py): no events
+        if app != self.app and not lane:
             return _json(400, {"message": "Invalid application provided in param [app]."})
         failure = self._take_failure("GET", "/events")
         if failure is not None:
             return _json(failure.status, {"message": failure.message or "error"})
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self.websockets.append(ws)
-        self.connections += 1
-        async with self._connected:
-            self._connected.notify_all()
+        sockets = self.lane_websockets if lane else self.websockets
+        sockets.append(ws)
+        if not lane:
+            self.connections += 1
+            async with self._connected:
+                self._connected.notify_all()
         async for message in ws:  # only RESTRequest messages mean something; one at a time, as Asterisk does
             if message.type == aiohttp.WSMsgType.TEXT:
                 await self._ws_request(ws, request, message.data)
-        if ws in self.websockets:
-            self.websockets.remove(ws)
+        if ws in sockets:
+            sockets.remove(ws)
         return ws
 
     async def _record(self, request: web.Request, path: str) -> RecordedRequest:
@@ -298,6 +311,7 @@ class FakeAri:
         req = RecordedRequest(
             method=str(data.get("method", "")).upper(), path=uri.path, query=dict(parse_qsl(uri.query)), body=body,
             headers=dict(upgrade.headers), url=str(data.get("uri", "")), transport="websocket",
+            app=upgrade.query.get("app", ""),
         )  # fmt: skip
         self.requests.append(req)
         if not self.answers_ws_requests:
