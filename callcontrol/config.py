@@ -104,7 +104,7 @@ class AriSettings(Section):
     rest_transport: Literal["websocket", "http"] = "websocket"
     # With "websocket": request-only websockets besides the events one (ARI applications "<app>-rest-<n>"),
     # requests spread over them in turn. Asterisk carries out one websocket's requests one at a time.
-    rest_websockets: int = Field(default=0, ge=0, le=16)
+    rest_websockets: int = Field(default=3, ge=0, le=16)
 
     @field_validator("url")
     @classmethod
