@@ -42,6 +42,9 @@ NUMBERS = {"baseline": "0556000096", "callcontrol": "0556000095"}  # asterisk-co
 RESULTS = REPO / "bench" / "results"
 DIGIT_AFTER = 1.0  # s after the answer (the pcap's digit); the prompt is far longer: both cut it short
 TALK = 1.0
+# callcontrol settings a run may set from the bench's environment (AppProcess passes no other CALLCONTROL_*):
+# CALLCONTROL_ARI_REST_TRANSPORT=http|websocket, CALLCONTROL_ARI_REST_WEBSOCKETS=N (docs/configuration.md)
+PASSED_ENV = ("CALLCONTROL_ARI_REST_TRANSPORT", "CALLCONTROL_ARI_REST_WEBSOCKETS")
 
 
 def asterisk_pid() -> int:
@@ -114,7 +117,10 @@ class Bench:
             self.workdir / "config", setup.callcontrol_files(self.args.agents, config_files(**setup.CC_HOTLINE))
         )
         subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "flushall"], capture_output=True)
-        self.app = AppProcess(self.workdir, config, self.redis_url, app="callcontrol").start(self.ari, timeout=60)
+        passed = {k: v for k, v in os.environ.items() if k in PASSED_ENV}  # e.g. the REST transport to measure
+        self.app = AppProcess(self.workdir, config, self.redis_url, app="callcontrol", env=passed).start(
+            self.ari, timeout=60
+        )
         time.sleep(1.0)  # the endpoint watcher reads the 300 endpoint states
         self.reachable = setup.login_all(self.redis_url, self.args.agents)
         print(f"  callcontrol up, {self.reachable}/{self.args.agents} agents logged in and reachable", file=sys.stderr)
@@ -128,6 +134,7 @@ class Bench:
             self.app.stop(timeout=20)
             out["stop_after_sigterm_s"] = round(time.monotonic() - sigterm, 2)
             out["errors_logged"] = sum(1 for line in self.app.lines() if line.get("level") in ("error", "critical"))
+            out["rest_over_websocket"] = bool(self.app.events("ari_rest_over_websocket"))  # else every one over HTTP
         self.app = None
         for app in setup.patient(self.ari.get, "/applications"):
             if not str(app.get("name", "")).startswith("callcontrol"):

@@ -100,6 +100,13 @@ def metrics(url: str = "http://127.0.0.1:8080/metrics") -> dict[str, Any]:
         r'^callcontrol_ari_event_lag_seconds_bucket{[^}]*le="([^"]+)"[^}]*} ([0-9.eE+-]+)$', text, re.M
     )
     out["ari_event_lag_buckets"] = {le: float(v) for le, v in buckets} if buckets else "n/a"
+    # each REST operation's mean latency (ms) and count: over the websocket, one socket's requests queue up
+    counts = dict(re.findall(r'^callcontrol_ari_request_duration_seconds_count{operation="([^"]+)"} ([0-9.eE+-]+)$',
+                             text, re.M))  # fmt: skip
+    sums = dict(re.findall(r'^callcontrol_ari_request_duration_seconds_sum{operation="([^"]+)"} ([0-9.eE+-]+)$',
+                           text, re.M))  # fmt: skip
+    out["ari_request_mean_ms"] = {op: [round(1000 * float(sums[op]) / float(n), 2), int(float(n))]
+                                  for op, n in counts.items() if float(n) and op in sums}  # fmt: skip
     return out
 
 

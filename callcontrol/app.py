@@ -18,6 +18,8 @@ from callcontrol.ami import AmiClient
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.event_filter import EventFilter
 from callcontrol.ari.events import EventStream
+from callcontrol.ari.ws_lanes import RestLanes
+from callcontrol.ari.ws_rest import WsRest
 from callcontrol.calls.dispatcher import CallDispatcher, DispatcherSettings
 from callcontrol.calls.legs import PublicIdentity
 from callcontrol.configset import ConfigSet
@@ -89,11 +91,15 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
     metrics = Metrics(CollectorRegistry())  # this process' figures, at /metrics
     # Connections to Asterisk's HTTP server, both websockets included, bounded and waited for: Asterisk refuses
     # sessions past its sessionlimit (100 by default), and an overloaded app would open one per request in flight.
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=ARI_CONNECTIONS)) as http:
+    ws_rest = WsRest() if settings.ari.rest_transport == "websocket" else None  # REST over the events socket
+    extra = settings.ari.rest_websockets if ws_rest else 0  # ... and over request-only ones
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=ARI_CONNECTIONS + extra)) as http:
+        lanes = RestLanes(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
+                          ws_rest, extra) if ws_rest and extra else None  # fmt: skip
         ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
-                        on_request=metrics.ari_request)
+                        on_request=metrics.ari_request, ws_rest=ws_rest)
         events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
-                             on_lag=metrics.ari_event_lag.observe)
+                             on_lag=metrics.ari_event_lag.observe, ws_rest=ws_rest)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
         followup = FollowUp(state, settings.followup, clock.zone, clock.time)
         # one view of Redis for routing, the "closed now" switch and the state loops
@@ -217,6 +223,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(board.run()),
                     tg.create_task(metrics.sample_loop_stalls()),
                 ]
+                if lanes is not None:
+                    loops.append(tg.create_task(lanes.run()))
                 await stop.wait()
                 log.info("callcontrol_stopping", active_calls=len(dispatcher.active_calls))
                 for task in loops:

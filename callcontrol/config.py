@@ -28,6 +28,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CALLCONTROL_ARI_USER": ("ari", "user"),
     "CALLCONTROL_ARI_PASSWORD": ("ari", "password"),
     "CALLCONTROL_ARI_APP": ("ari", "app"),
+    "CALLCONTROL_ARI_REST_TRANSPORT": ("ari", "rest_transport"),
+    "CALLCONTROL_ARI_REST_WEBSOCKETS": ("ari", "rest_websockets"),
     "CALLCONTROL_AMI_PASSWORD": ("ami", "password"),  # only when callcontrol.yaml has an `ami:` section
     "CALLCONTROL_REDIS_URL": ("redis", "url"),
     "CALLCONTROL_REDIS_PASSWORD": ("redis", "password"),
@@ -97,6 +99,12 @@ class AriSettings(Section):
     user: str = "callcontrol"
     password: str = Field(default="", repr=False)
     app: str = "callcontrol"
+    # How REST requests travel: "websocket" (ARI REST over WebSocket, on the events websocket; HTTP while it is
+    # down, and for good when Asterisk does not answer its probe) or "http" (every request its own HTTP exchange).
+    rest_transport: Literal["websocket", "http"] = "websocket"
+    # With "websocket": request-only websockets besides the events one (ARI applications "<app>-rest-<n>"),
+    # requests spread over them in turn. Asterisk carries out one websocket's requests one at a time.
+    rest_websockets: int = Field(default=3, ge=0, le=16)
 
     @field_validator("url")
     @classmethod

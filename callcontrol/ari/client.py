@@ -9,23 +9,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from callcontrol.ari.errors import (
-    AriError,
-    AriUnavailable,
-    BadRequest,
-    BridgeGone,
-    ChannelGone,
-    NotInStasis,
-    PlaybackGone,
-    RecordingGone,
-    ResourceGone,
-)
+from callcontrol.ari.errors import AriUnavailable, asterisk_message, error_for
 from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording
-
-_GONE_BY_RESOURCE: dict[str, type[ResourceGone]] = {
-    "channels": ChannelGone, "bridges": BridgeGone, "playbacks": PlaybackGone, "recordings": RecordingGone,
-}
-
+from callcontrol.ari.ws_rest import WsRest
 
 RequestObserver = Callable[[str, str, float, bool], None]  # method, path, seconds, answered (False: no answer)
 
@@ -48,6 +34,7 @@ class AriClient:
         *,
         request_timeout: float = 10.0,
         on_request: RequestObserver | None = None,
+        ws_rest: WsRest | None = None,
     ):
         self._session = session
         self._base = base_url.rstrip("/") + "/ari"
@@ -56,6 +43,7 @@ class AriClient:
         self.app = app
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._on_request = on_request  # timed here: an aiohttp TraceConfig cost ~0.15 ms of CPU per request
+        self._ws_rest = ws_rest  # REST over an ARI websocket while one carries requests (ws_rest.py), else HTTP
 
     # ------------------------------------------------------------------------------------------------ transport
 
@@ -66,28 +54,45 @@ class AriClient:
         *,
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
+        bulk: bool = False,
     ) -> Any:
-        """One REST call; returns the decoded JSON (None for 204). Raises a typed AriError."""
+        """One REST call; returns the decoded JSON (None for 204). Raises a typed AriError. Over a websocket
+        when one carries requests; over HTTP otherwise, and for `bulk` answers (listings: no websocket frame cap,
+        and they would hold up the requests queued behind them on the socket)."""
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         data = None if body is None else orjson.dumps(body)
-        headers = self._headers if data is None else self._json_headers
+        lane = None if bulk or self._ws_rest is None else self._ws_rest.pick()
         started, answered = time.monotonic(), False
         try:
-            async with self._session.request(
-                method, self._base + path, params=query, data=data, headers=headers, timeout=self._timeout
-            ) as response:
-                answered = True
-                if response.status == 204:
-                    return None
-                raw = await response.read()
-                if response.status < 300:
-                    return orjson.loads(raw) if raw else None
-                raise _error(response.status, _message(raw.decode("utf-8", "replace")), method, path)
-        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            if lane is not None:
+                status, raw = await self._ws_rest.request(  # type: ignore[union-attr]
+                    lane, method, path, query, data, timeout=self._timeout.total or 10.0
+                )
+            else:
+                status, raw = await self._over_http(method, path, query, data)
+            answered = True
+        except (TimeoutError, aiohttp.ClientConnectionError, ConnectionError) as exc:
             raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", method, path) from exc
         finally:
             if self._on_request is not None:
                 self._on_request(method, path, time.monotonic() - started, answered)
+        if status == 204:
+            return None
+        if status < 300:
+            return orjson.loads(raw) if raw else None
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        raise error_for(status, asterisk_message(text), method, path)
+
+    async def _over_http(
+        self, method: str, path: str, query: Mapping[str, str], data: bytes | None
+    ) -> tuple[int, bytes | str]:
+        headers = self._headers if data is None else self._json_headers
+        async with self._session.request(
+            method, self._base + path, params=query, data=data, headers=headers, timeout=self._timeout
+        ) as response:
+            if response.status == 204:
+                return 204, b""
+            return response.status, await response.read()
 
     # ------------------------------------------------------------------------------------------------ asterisk
 
@@ -96,11 +101,11 @@ class AriClient:
 
     async def sound_ids(self, language: str | None = None) -> set[str]:
         """Ids of the sounds Asterisk has ("callcontrol/welcome", "digits/1", ...), optionally in one language."""
-        sounds = await self.request("GET", "/sounds", params={"lang": language})
+        sounds = await self.request("GET", "/sounds", params={"lang": language}, bulk=True)
         return {s["id"] for s in sounds or ()}
 
     async def applications(self) -> list[dict[str, Any]]:
-        return await self.request("GET", "/applications")
+        return await self.request("GET", "/applications", bulk=True)
 
     async def subscribe(self, event_source: str) -> None:
         """Subscribe our application to an event source ("endpoint:PJSIP": every PJSIP endpoint's state)."""
@@ -114,7 +119,7 @@ class AriClient:
     # ------------------------------------------------------------------------------------------------ endpoints
 
     async def endpoints(self, technology: str) -> list[Endpoint]:
-        return [Endpoint.parse(e) for e in await self.request("GET", f"/endpoints/{technology}") or ()]
+        return [Endpoint.parse(e) for e in await self.request("GET", f"/endpoints/{technology}", bulk=True) or ()]
 
     async def endpoint(self, technology: str, resource: str) -> Endpoint:
         """One endpoint (ResourceGone when Asterisk has no such endpoint)."""
@@ -123,7 +128,7 @@ class AriClient:
     # ------------------------------------------------------------------------------------------------ channels
 
     async def channels(self) -> list[Channel]:
-        return [Channel.parse(c) for c in await self.request("GET", "/channels") or ()]
+        return [Channel.parse(c) for c in await self.request("GET", "/channels", bulk=True) or ()]
 
     async def channel(self, channel_id: str) -> Channel:
         return Channel.parse(await self.request("GET", f"/channels/{channel_id}"))
@@ -232,7 +237,7 @@ class AriClient:
     # ------------------------------------------------------------------------------------------------ bridges
 
     async def bridges(self) -> list[Bridge]:
-        return [Bridge.parse(b) for b in await self.request("GET", "/bridges") or ()]
+        return [Bridge.parse(b) for b in await self.request("GET", "/bridges", bulk=True) or ()]
 
     async def create_bridge(
         self, kind: str = "mixing,dtmf_events", *, name: str = "", bridge_id: str | None = None
@@ -266,34 +271,10 @@ class AriClient:
             async with self._session.get(self._base + path, headers=self._headers, timeout=self._timeout) as response:
                 if response.status < 300:
                     return await response.read()
-                raise _error(response.status, _message(await response.text()), "GET", path)
+                raise error_for(response.status, asterisk_message(await response.text()), "GET", path)
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", "GET", path) from exc
 
 
 def _query_value(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def _message(text: str) -> str:
-    """Asterisk's error bodies are {"message": "..."}; fall back to the raw text."""
-    try:
-        data = orjson.loads(text)
-    except ValueError:
-        return text.strip() or "(no message)"
-    if isinstance(data, dict) and "message" in data:
-        return str(data["message"])
-    return text.strip()
-
-
-def _error(status: int, message: str, method: str, path: str) -> AriError:
-    if status == 404:
-        resource = path.strip("/").split("/", 1)[0]
-        return _GONE_BY_RESOURCE.get(resource, ResourceGone)(status, message, method, path)
-    if status == 409:
-        return NotInStasis(status, message, method, path)
-    if status in (400, 422):
-        return BadRequest(status, message, method, path)
-    if status >= 500:
-        return AriUnavailable(status, message, method, path)
-    return AriError(status, message, method, path)

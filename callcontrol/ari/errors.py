@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
+import orjson
 import structlog
 
 _log = structlog.get_logger("callcontrol.ari")
@@ -51,6 +52,36 @@ class BadRequest(AriError):
 
 class AriUnavailable(AriError):
     """Asterisk could not be reached, or answered 5xx: retry later, never crash a call on it alone."""
+
+
+def asterisk_message(text: str) -> str:
+    """Asterisk's error bodies are {"message": "..."}; fall back to the raw text."""
+    try:
+        data = orjson.loads(text)
+    except ValueError:
+        return text.strip() or "(no message)"
+    if isinstance(data, dict) and "message" in data:
+        return str(data["message"])
+    return text.strip()
+
+
+def error_for(status: int, message: str, method: str, path: str) -> AriError:
+    """The typed error for an error status of `method path` (the same over HTTP and over the websocket)."""
+    if status == 404:
+        resource = path.strip("/").split("/", 1)[0]
+        return _GONE_BY_RESOURCE.get(resource, ResourceGone)(status, message, method, path)
+    if status == 409:
+        return NotInStasis(status, message, method, path)
+    if status in (400, 422):
+        return BadRequest(status, message, method, path)
+    if status >= 500:
+        return AriUnavailable(status, message, method, path)
+    return AriError(status, message, method, path)
+
+
+_GONE_BY_RESOURCE: dict[str, type[ResourceGone]] = {
+    "channels": ChannelGone, "bridges": BridgeGone, "playbacks": PlaybackGone, "recordings": RecordingGone,
+}
 
 
 async def quietly(awaitable: Awaitable[object]) -> None:

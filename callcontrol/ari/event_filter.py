@@ -4,8 +4,9 @@ Without a filter, Asterisk serialises every event of the channels in our applica
 websocket: measured on the routing bench, 47 events per call, of which 25 ChannelVarset (BRIDGEPEER, RTPAUDIOQOS*,
 STASISSTATUS: variables nobody here reads) and 2 ChannelConnectedLine, 63 % of the bytes (bench/asterisk-side.md).
 The allow-list is the event adapter's own table (ari/models.py: the types `parse_event` types), so an event type
-that gains a parser is let through with no second list to keep. Asterisk keeps the filter with the application,
-which a reconnection may re-create: it is set again at every (re)connection, before the reconcile.
+that gains a parser is let through with no second list to keep; so is RESTResponse, the answer to a REST request
+sent over the websocket (ws_rest.py), which Asterisk filters like any event. Asterisk keeps the filter with the
+application, which a reconnection may re-create: it is set again at every (re)connection, before the reconcile.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import structlog
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError
 from callcontrol.ari.models import HANDLED_TYPES
+from callcontrol.ari.ws_rest import REST_RESPONSE
 
 log = structlog.get_logger("callcontrol.ari")
 
@@ -26,7 +28,7 @@ class EventFilter:
 
     def __init__(self, ari: AriClient, types: Iterable[str] = HANDLED_TYPES):
         self._ari = ari
-        self.types = tuple(sorted(types))
+        self.types = tuple(sorted({*types, REST_RESPONSE}))
 
     async def apply(self) -> None:
         """Never raises: an Asterisk that refuses the filter only sends us more events, which are ignored."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from aiohttp import web
@@ -107,11 +109,11 @@ async def test_each_ari_event_records_how_old_it_was_when_parsed():
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
         stream = EventStream(session, str(server.make_url("")), "u", "p", "app", on_lag=metrics.ari_event_lag.observe)
 
-        async def handler(event) -> None:  # type: ignore[no-untyped-def]
-            seen.append(event.type)
-
+        work: asyncio.Queue = asyncio.Queue()  # the reader hands events to the dispatch task through it
         async with session.ws_connect(server.make_url("/ari/events")) as ws:
-            await stream._pump(ws, handler)
+            await stream._pump(ws, work, None)
+        while not work.empty():
+            seen.append(work.get_nowait().type)
     total = metrics.ari_event_lag.collect()[0].samples
     observed = {s.name: s.value for s in total}
     assert seen == ["StasisStart"]

@@ -24,10 +24,11 @@ async def test_the_filter_lets_through_every_type_the_adapter_types_and_no_varia
     fake_ari: FakeAri, client: AriClient
 ):
     """Asterisk is asked for exactly the types parse_event turns into typed events (the calls' digits, playbacks,
-    hangups, bridges, dials, a replaced application) and so stops sending ChannelVarset and the like."""
+    hangups, bridges, dials, a replaced application), plus RESTResponse (the answers to REST requests sent over the
+    websocket, which Asterisk filters too), and so stops sending ChannelVarset and the like."""
     await EventFilter(client).apply()
     types = allowed(fake_ari)
-    assert types == set(HANDLED_TYPES)
+    assert types == set(HANDLED_TYPES) | {"RESTResponse"}
     assert {"StasisStart", "StasisEnd", "ChannelDtmfReceived", "PlaybackFinished", "ChannelDestroyed",
             "ChannelHangupRequest", "ChannelEnteredBridge", "Dial", "ApplicationReplaced"} <= types  # fmt: skip
     assert not {"ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId"} & types

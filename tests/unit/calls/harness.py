@@ -1,4 +1,5 @@
-"""The real dispatcher, AriClient and EventStream wired to the fake ARI, as app.run() wires them."""
+"""The real dispatcher, AriClient and EventStream wired to the fake ARI, as app.run() wires them (REST over the
+events websocket once it is probed, HTTP before)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fakes import FakeAri
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.events import Backoff, EventStream
+from callcontrol.ari.ws_rest import WsRest
 from callcontrol.calls.dispatcher import CallDispatcher, CallHandler
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
@@ -28,9 +30,13 @@ async def eventually(predicate: Callable[[], object], timeout: float = 1.0, mess
 class Harness:
     def __init__(self, fake: FakeAri, http: aiohttp.ClientSession, handlers: Mapping[str, CallHandler]):
         self.fake = fake
-        self.ari = AriClient(http, fake.base_url, fake.user, fake.password, fake.app, request_timeout=2)
+        self.rest = WsRest(probe_timeout=0.5)
+        self.ari = AriClient(
+            http, fake.base_url, fake.user, fake.password, fake.app, request_timeout=2, ws_rest=self.rest
+        )
         self.stream = EventStream(
-            http, fake.base_url, fake.user, fake.password, fake.app, backoff=Backoff(initial=0.005, maximum=0.01)
+            http, fake.base_url, fake.user, fake.password, fake.app, backoff=Backoff(initial=0.005, maximum=0.01),
+            ws_rest=self.rest,
         )
         self.ended: dict[str, tuple[CallSession, float]] = {}  # channel id -> (session, duration)
         self.dispatcher = CallDispatcher(
@@ -43,9 +49,11 @@ class Harness:
         self.ended[session.channel.id] = (session, duration)
 
     async def start(self) -> Harness:
-        """Start the stream and dispatcher; return once the first reconcile() is over."""
+        """Start the stream and dispatcher; return once the first reconcile() is over and REST requests go over the
+        websocket."""
         self._task = asyncio.create_task(self._main())
         await self.wait_reconciled(1)
+        await eventually(lambda: self.rest.pick() is not None, message="the websocket does not carry requests")
         return self
 
     async def _on_connect(self) -> None:

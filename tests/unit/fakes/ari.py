@@ -1,7 +1,9 @@
 """An in-process fake Asterisk REST Interface: an aiohttp.web server on 127.0.0.1 (free port).
 
 It implements the handful of REST routes callcontrol uses and the /ari/events websocket, records every request,
-and lets a test push events, drop the websocket and make a route answer with an error.
+and lets a test push events, drop the websocket and make a route answer with an error. The routes answer over HTTP
+and, as Asterisk 22 does ("ARI REST over WebSocket"), RESTRequest messages on the websocket, one at a time, with a
+RESTResponse event (`answers_ws_requests = False`: ignored, as an older Asterisk does).
 
     async with FakeAri() as ari:                      # or the `fake_ari` fixture in tests/unit/*/conftest.py
         ari.add_channel("c1", caller="0612345678", args=("inbound", "0556000000"))
@@ -22,6 +24,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -41,7 +44,9 @@ class RecordedRequest:
     query: dict[str, str]
     body: Any  # decoded JSON body, or None
     headers: dict[str, str]
-    url: str  # the full URL as received (to check no secret travels in it)
+    url: str  # the full URL as received (to check no secret travels in it); over the websocket, the uri
+    transport: str = "http"  # or "websocket" (a RESTRequest message)
+    app: str = ""  # over a websocket: the application it is registered as
 
 
 @dataclass
@@ -64,6 +69,8 @@ class FakeAri:
     playback_seconds: float | None = None
     # DELETE /channels/{id} makes Asterisk send StasisEnd + ChannelDestroyed; set False to keep quiet.
     events_on_hangup: bool = True
+    # RESTRequest messages on the websocket are answered (RESTResponse); False: recorded, never answered.
+    answers_ws_requests: bool = True
 
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     playbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -72,6 +79,7 @@ class FakeAri:
     subscriptions: list[str] = field(default_factory=list)  # event sources our app subscribed to
     event_filter: Any = None  # the last PUT /applications/{app}/eventFilter body
     websockets: list[web.WebSocketResponse] = field(default_factory=list)
+    lane_websockets: list[web.WebSocketResponse] = field(default_factory=list)  # "<app>-rest-<n>": requests only
     connections: int = 0  # websockets accepted so far
     port: int = 0
 
@@ -102,6 +110,7 @@ class FakeAri:
         for timer in list(self._timers):
             timer.cancel()
         await self.drop_websockets()
+        await self.drop_lanes()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -180,6 +189,12 @@ class FakeAri:
             await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
         self.websockets.clear()
 
+    async def drop_lanes(self) -> None:
+        """Close every request-only websocket ("<app>-rest-<n>") from the server side."""
+        for ws in list(self.lane_websockets):
+            await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
+        self.lane_websockets.clear()
+
     async def wait_connections(self, count: int, timeout: float = 2.0) -> None:
         """Wait until `count` websockets have been accepted in total."""
         async with asyncio.timeout(timeout), self._connected:
@@ -236,21 +251,26 @@ class FakeAri:
         await self._record(request, "/events")
         if not self._check_auth(request):
             return _json(401, {"message": "Authentication required"})
-        if request.query.get("app") != self.app:
+        app = request.query.get("app", "")
+        lane = app.startswith(f"{self.app}-rest-")  # a request-only websocket (ari/ws_lanes.py): no events
+        if app != self.app and not lane:
             return _json(400, {"message": "Invalid application provided in param [app]."})
         failure = self._take_failure("GET", "/events")
         if failure is not None:
             return _json(failure.status, {"message": failure.message or "error"})
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self.websockets.append(ws)
-        self.connections += 1
-        async with self._connected:
-            self._connected.notify_all()
-        async for _message in ws:  # the client sends nothing we care about
-            pass
-        if ws in self.websockets:
-            self.websockets.remove(ws)
+        sockets = self.lane_websockets if lane else self.websockets
+        sockets.append(ws)
+        if not lane:
+            self.connections += 1
+            async with self._connected:
+                self._connected.notify_all()
+        async for message in ws:  # only RESTRequest messages mean something; one at a time, as Asterisk does
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await self._ws_request(ws, request, message.data)
+        if ws in sockets:
+            sockets.remove(ws)
         return ws
 
     async def _record(self, request: web.Request, path: str) -> RecordedRequest:
@@ -279,21 +299,54 @@ class FakeAri:
                 return failure
         return None
 
+    async def _ws_request(self, ws: web.WebSocketResponse, upgrade: web.Request, text: str) -> None:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(data, dict) or data.get("type") != "RESTRequest":
+            return
+        uri = urlsplit("/" + str(data.get("uri", "")))
+        body = json.loads(data["message_body"]) if data.get("message_body") else None
+        req = RecordedRequest(
+            method=str(data.get("method", "")).upper(), path=uri.path, query=dict(parse_qsl(uri.query)), body=body,
+            headers=dict(upgrade.headers), url=str(data.get("uri", "")), transport="websocket",
+            app=upgrade.query.get("app", ""),
+        )  # fmt: skip
+        self.requests.append(req)
+        if not self.answers_ws_requests:
+            return
+        response = await self._route(req)
+        answer: dict[str, Any] = {
+            "type": "RESTResponse", "request_id": data.get("request_id"), "status_code": response.status,
+            "reason_phrase": response.reason, "uri": uri.path.lstrip("/"), "application": self.app,
+        }  # fmt: skip
+        if response.text:
+            answer.update(content_type="application/json", message_body=response.text)
+        if not ws.closed:
+            await ws.send_str(json.dumps(answer))
+
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
         req = await self._record(request, path)
         if not self._check_auth(request):
             return _json(401, {"message": "Authentication required"})
-        failure = self._take_failure(request.method, path)
+        return await self._route(req)
+
+    async def _route(self, req: RecordedRequest) -> web.Response:
+        path = req.path
+        failure = self._take_failure(req.method, path)
         if failure is not None:
             if failure.message is None:
                 return web.Response(status=failure.status, text="")
             return _json(failure.status, {"message": failure.message})
         parts = path.strip("/").split("/")
-        route = (request.method, *parts)
+        route = (req.method, *parts)
         match route:
             case ("GET", "asterisk", "info"):
                 return _json(200, {"system": {"version": "20.0.0-fake"}})
+            case ("GET", "asterisk", "ping"):
+                return _json(200, {"ping": "pong", "asterisk_id": "fake"})
             case ("GET", "channels"):
                 return _json(200, list(self.channels.values()))
             case ("POST", "channels"):
