@@ -78,7 +78,8 @@ class RestLanes:
                         self._ws_rest.detach(lane)
                         probe.cancel()
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                log.warning("ari_rest_lane_connect_failed", app=name, error=str(exc) or type(exc).__name__)
+                if attempt == 0:  # once per outage: the events websocket already says Asterisk is away
+                    log.info("ari_rest_lane_connect_failed", app=name, error=str(exc) or type(exc).__name__)
             attempt += 1
             await asyncio.sleep(self._backoff.delay(attempt, self._rng))
 

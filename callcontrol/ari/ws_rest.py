@@ -1,12 +1,13 @@
 """ARI REST over WebSocket: a REST request as a RESTRequest message on an open ARI websocket, its answer a
-RESTResponse event on the same socket (Asterisk 22.4+ / 20.14+).
+RESTResponse event on the same socket (a recent Asterisk feature: 22.10 here has it; older ones ignore the message).
 
-It saves the HTTP client's work per request (measured 64-160 us of the Python side against 240-330 us over aiohttp,
-/tmp/exp/wsrest.py in session 5). A websocket that carries requests is a `Lane`: the events websocket (its reader
-hands RESTResponse messages here at once, never behind an event handler), or a request-only one (ws_lanes.py).
-A lane carries requests only once a probe (GET asterisk/ping) got its answer: an Asterisk without the feature
-ignores the message, and AriClient keeps using HTTP. A lane that closes fails the requests it still carries with
-`LaneClosed` (AriClient: AriUnavailable); the next requests go over another lane, or over HTTP.
+It saves the HTTP client's work per request (64-160 us of the Python side against 240-330 us over aiohttp, measured
+in session 5; a call makes ~12 requests: bench/ws-rest.md). A websocket that carries requests is a `Lane`: the
+events websocket (its reader hands RESTResponse messages here at once, never behind an event handler), or a
+request-only one (ws_lanes.py). A lane carries requests only once a probe (GET asterisk/ping) got its answer: an
+Asterisk without the feature ignores the message, and AriClient keeps using HTTP. A lane that closes fails the
+requests it still carries with `LaneClosed` (AriClient: AriUnavailable); the next ones go over another lane, or
+over HTTP.
 
 Asterisk reads one websocket's requests one at a time (one thread per websocket session): a request waiting for a
 channel's own thread (answer, moh, addChannel) holds up the ones behind it on that socket. `ari.rest_websockets`

@@ -8,6 +8,7 @@ import pytest
 
 from callcontrol.__main__ import EXIT_CONFIG, main
 from callcontrol.config import load_settings
+from callcontrol.yamlsource import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config"
 
@@ -150,6 +151,20 @@ def test_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch, c
     code, err = check(tmp_path, capsys)
     assert code == EXIT_CONFIG
     assert "CALLCONTROL_HTTP_PORT" in err
+
+
+def test_rest_transport_defaults_to_the_websocket_and_the_environment_can_switch_it(tmp_path: Path):
+    """REST goes over the websockets (events + 3 request-only) unless ari.rest_transport / CALLCONTROL_ARI_REST_
+    TRANSPORT says http; a transport that does not exist is refused under the variable's name."""
+    write(tmp_path, VALID)
+    default = load_settings(tmp_path, env={})
+    assert (default.ari.rest_transport, default.ari.rest_websockets) == ("websocket", 3)
+    env = {"CALLCONTROL_ARI_REST_TRANSPORT": "http", "CALLCONTROL_ARI_REST_WEBSOCKETS": "0"}
+    chosen = load_settings(tmp_path, env=env)
+    assert (chosen.ari.rest_transport, chosen.ari.rest_websockets) == ("http", 0)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, env={"CALLCONTROL_ARI_REST_TRANSPORT": "carrier-pigeon"})
+    assert "CALLCONTROL_ARI_REST_TRANSPORT" in str(caught.value) and "ari.rest_transport" in str(caught.value)
 
 
 def test_hotlines_yaml_problems_are_reported_once_and_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

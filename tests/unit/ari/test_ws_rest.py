@@ -190,7 +190,7 @@ async def test_before_the_websocket_is_up_and_for_listings_requests_take_http(wi
 
 
 async def test_an_asterisk_without_rest_over_websocket_gets_http_and_one_log_line(wired: Wired, json_logs: JsonLogs):
-    """An Asterisk that ignores RESTRequest (older than 22.4/20.14) is detected by the probe: one warning, and every
+    """An Asterisk that ignores RESTRequest (one without the feature) is detected by the probe: one warning, and every
     request goes over HTTP."""
     wired.fake.answers_ws_requests = False
     wired.fake.add_channel("c1")
