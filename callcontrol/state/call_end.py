@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .figures import KEEP_DAYS, figures_key, seen_key
+from .figures import ADD_FIGURES_LUA, figure_args, figures_key, seen_key
 from .store import Store
 
 # KEYS: journal stream, days index, seen zset, then the figures hashes.
 # ARGV: journal JSON ('' = no line), city ms, max entries, caller hash ('' = no check), at, window start, hour,
 # day's epoch, ttl, n counters, n (name, amount) pairs, then (name, value) pairs of maxima.
-_SCRIPT = """
+_SCRIPT = ADD_FIGURES_LUA + """
 local id = false
 if ARGV[1] ~= '' then
   local ms = tonumber(ARGV[2])
@@ -37,28 +37,8 @@ if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
   if last and tonumber(last) >= tonumber(ARGV[6]) then repeated = 1 end
 end
-local hour, n = ARGV[7], tonumber(ARGV[10])
 for k = 4, #KEYS do
-  local key = KEYS[k]
-  local i = 11
-  for _ = 1, n do
-    redis.call('HINCRBYFLOAT', key, ARGV[i], ARGV[i + 1])
-    redis.call('HINCRBYFLOAT', key, ARGV[i] .. '@' .. hour, ARGV[i + 1])
-    i = i + 2
-  end
-  if repeated == 1 then
-    redis.call('HINCRBYFLOAT', key, 'repeat_callers', 1)
-    redis.call('HINCRBYFLOAT', key, 'repeat_callers@' .. hour, 1)
-  end
-  while i <= #ARGV do
-    for _, f in ipairs({ARGV[i], ARGV[i] .. '@' .. hour}) do
-      local old = tonumber(redis.call('HGET', key, f) or '-1')
-      if tonumber(ARGV[i + 1]) > old then redis.call('HSET', key, f, ARGV[i + 1]) end
-    end
-    i = i + 2
-  end
-  redis.call('EXPIRE', key, ARGV[9])
-  redis.call('ZADD', KEYS[2], ARGV[8], key)
+  add_figures(KEYS[k], KEYS[2], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10]), 11, repeated)
 end
 return {id, repeated}
 """
@@ -118,11 +98,7 @@ class CallEndWriter:
             args += ["00", "0", "0", "0"]
         else:
             keys += [figures_key(self._prefix, figures.day, h) for h in figures.hotlines]
-            args += [f"{figures.hour:02d}", repr(figures.day_start), str(KEEP_DAYS * 86400), str(len(figures.counts))]
-            for name, amount in figures.counts.items():
-                args += [name, repr(float(amount))]
-            for name, value in figures.maxima.items():
-                args += [name, repr(float(value))]
+            args += figure_args(figures.hour, figures.day_start, figures.counts, figures.maxima)
         entry_id, repeated = await self._script(keys=keys, args=args)
         if isinstance(entry_id, bytes):
             entry_id = entry_id.decode()

@@ -14,26 +14,37 @@ from .store import Store, decode_list, decode_map
 
 KEEP_DAYS = 800  # figures hold no personal data: two years and more, for year-on-year comparisons
 
+# One call's counters and maxima added to one figures hash, a Lua function shared with state/call_end.py's script.
+# ARGV from `first`: n (name, amount) pairs of counters, then (name, value) pairs of maxima; `repeated` = 1 adds one
+# repeat caller. Then the hash's expiry (`ttl`) and its entry in the days index (score: the day's epoch).
+ADD_FIGURES_LUA = """
+local function add_figures(key, days_key, hour, day_epoch, ttl, n, first, repeated)
+  local i = first
+  for _ = 1, n do
+    redis.call('HINCRBYFLOAT', key, ARGV[i], ARGV[i + 1])
+    redis.call('HINCRBYFLOAT', key, ARGV[i] .. '@' .. hour, ARGV[i + 1])
+    i = i + 2
+  end
+  if repeated == 1 then
+    redis.call('HINCRBYFLOAT', key, 'repeat_callers', 1)
+    redis.call('HINCRBYFLOAT', key, 'repeat_callers@' .. hour, 1)
+  end
+  while i <= #ARGV do
+    for _, field in ipairs({ARGV[i], ARGV[i] .. '@' .. hour}) do
+      local old = tonumber(redis.call('HGET', key, field) or '-1')
+      if tonumber(ARGV[i + 1]) > old then redis.call('HSET', key, field, ARGV[i + 1]) end
+    end
+    i = i + 2
+  end
+  redis.call('EXPIRE', key, ttl)
+  redis.call('ZADD', days_key, day_epoch, key)
+end
+"""
+
 # KEYS: figures hash, days index. ARGV: hour, day's epoch, ttl seconds, n counters, then n (name, amount) pairs,
 # then (name, value) pairs of maxima.
-_ADD = """
-local hour = ARGV[1]
-local n = tonumber(ARGV[4])
-local i = 5
-for _ = 1, n do
-  redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1])
-  redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i] .. '@' .. hour, ARGV[i + 1])
-  i = i + 2
-end
-while i <= #ARGV do
-  for _, field in ipairs({ARGV[i], ARGV[i] .. '@' .. hour}) do
-    local old = tonumber(redis.call('HGET', KEYS[1], field) or '-1')
-    if tonumber(ARGV[i + 1]) > old then redis.call('HSET', KEYS[1], field, ARGV[i + 1]) end
-  end
-  i = i + 2
-end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+_ADD = ADD_FIGURES_LUA + """
+add_figures(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), 5, 0)
 return 1
 """
 
@@ -44,6 +55,18 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 if last and tonumber(last) >= tonumber(ARGV[3]) then return 1 end
 return 0
 """
+
+
+def figure_args(
+    hour: int, day_start: float, counts: Mapping[str, float], maxima: Mapping[str, float] | None
+) -> list[str]:
+    """ARGV of ADD_FIGURES_LUA's callers: hour, day's epoch, ttl, n counters, the counters' pairs, the maxima's."""
+    args: list[str] = [f"{hour:02d}", repr(day_start), str(KEEP_DAYS * 86400), str(len(counts))]
+    for name, amount in counts.items():
+        args += [name, repr(float(amount))]
+    for name, value in (maxima or {}).items():
+        args += [name, repr(float(value))]
+    return args
 
 
 def figures_key(prefix: str, day: str, hotline: str) -> str:
@@ -70,11 +93,7 @@ class Figures:
         maxima: Mapping[str, float] | None = None, *, day_start: float = 0.0,
     ) -> None:
         """Add one call's counts (and raise its maxima) to the day's and the hour's figures of a hotline."""
-        args: list[str] = [f"{hour:02d}", repr(day_start), str(KEEP_DAYS * 86400), str(len(counts))]
-        for name, amount in counts.items():
-            args += [name, repr(float(amount))]
-        for name, value in (maxima or {}).items():
-            args += [name, repr(float(value))]
+        args = figure_args(hour, day_start, counts, maxima)
         await self._add(keys=[self._key(day, hotline), f"{self._prefix}days"], args=args)
 
     async def read(self, day: str, hotline: str) -> dict[str, float]:
