@@ -89,8 +89,8 @@ class Conversations:
             on_connected()
         try:
             await self._state.queues.connect(call.call_id, agent_id)
-        except StateError as exc:  # they talk already: the release at the end puts her state right
-            log.warning("agent_connect_refused", agent=agent_id, error=str(exc))
+        except (StateError, RedisError) as exc:  # they talk already (Redis away too): the release puts it right
+            log.warning("agent_connect_refused", agent=agent_id, error=str(exc) or type(exc).__name__)
         # Answered only once both are in the bridge: a citizen gone before has not talked to anyone.
         call.facts.agent = agent_id
         call.facts.device = leg.device.value

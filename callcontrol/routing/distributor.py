@@ -12,6 +12,7 @@ task asks for offers as it starts waiting. Only a call nobody follows for a few 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.callbacks import CALLBACK_OWNER
 from callcontrol.state.errors import StateError
 from callcontrol.state.events import AgentAvailable, Resubscribed, SwitchboardAsked
+from callcontrol.state.health import OUTAGE_ERRORS, describe
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import Claim
 
@@ -28,6 +30,7 @@ log = structlog.get_logger("callcontrol.routing")
 
 SAFETY_SWEEP_SECONDS = 5.0  # re-check hotlines with waiting calls (a lost notification, an expired wrap-up)
 NOT_YET_WAITING_SECONDS = 3.0  # how long a call of ours may sit in a queue before its task starts following it
+OUTAGE_RETRY_SECONDS = 0.5  # a claim that failed on a Redis outage (a failover) is tried again this soon
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Distributor:
         self._not_yet: dict[str, tuple[str, float]] = {}  # call id -> (hotline, loop time first claimed unfollowed)
         self._callbacks: Callable[[Claim], None] | None = None
         self._callback_hotlines: frozenset[str] = frozenset()
+        self._retry_soon = asyncio.Event()  # a claim failed on a Redis outage: sweep soon, not in 5 s
 
     def serve_callbacks(self, start: Callable[[Claim], None], hotlines: Iterable[str]) -> None:
         """Kept callbacks (no channel, owned by every instance: state/callbacks.py) are claimed here like waiting
@@ -106,27 +110,36 @@ class Distributor:
             triggered_at = asyncio.get_running_loop().time()
         lock = self._locks.setdefault(hotline, asyncio.Lock())
         async with lock:
-            while True:
-                try:
-                    claim = await self._state.queues.claim(hotline, settings.strategy, instance=self._instance)
-                except StateError as exc:
-                    log.warning("claim_failed", hotline=hotline, error=str(exc))
+            try:
+                await self._offer_all(hotline, settings, triggered_at, for_call)
+            except OUTAGE_ERRORS as exc:  # a failover, Redis restarting: the calls wait on, a sweep comes soon
+                log.warning("claim_failed", hotline=hotline, error=describe(exc), retry_in=OUTAGE_RETRY_SECONDS)
+                self._retry_soon.set()
+
+    async def _offer_all(
+        self, hotline: str, settings: HotlineRouting, triggered_at: float, for_call: str | None
+    ) -> None:
+        while True:
+            try:
+                claim = await self._state.queues.claim(hotline, settings.strategy, instance=self._instance)
+            except StateError as exc:
+                log.warning("claim_failed", hotline=hotline, error=str(exc))
+                return
+            if claim is None:
+                return
+            if claim.owner == CALLBACK_OWNER and self._callbacks is not None:
+                log.info("callback_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
+                self._callbacks(claim)
+                continue
+            inbox = self._offers.get(claim.call_id)
+            if inbox is None:
+                if await self._unfollowed(hotline, claim):
                     return
-                if claim is None:
-                    return
-                if claim.owner == CALLBACK_OWNER and self._callbacks is not None:
-                    log.info("callback_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
-                    self._callbacks(claim)
-                    continue
-                inbox = self._offers.get(claim.call_id)
-                if inbox is None:
-                    if await self._unfollowed(hotline, claim):
-                        return
-                    continue
-                log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
-                inbox.put_nowait(Offer(claim, triggered_at))
-                if claim.call_id == for_call:
-                    return
+                continue
+            log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
+            inbox.put_nowait(Offer(claim, triggered_at))
+            if claim.call_id == for_call:
+                return
 
     async def _unfollowed(self, hotline: str, claim: Claim) -> bool:
         """A claim for a call of ours that no task here follows. Either its task is about to follow it (just
@@ -192,8 +205,13 @@ class Distributor:
             inbox.put_nowait(Steer("voicemail"))
 
     async def sweep_forever(self) -> None:
+        """Every SAFETY_SWEEP_SECONDS, or OUTAGE_RETRY_SECONDS after a claim failed on a Redis outage."""
         while True:
-            await asyncio.sleep(SAFETY_SWEEP_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SAFETY_SWEEP_SECONDS):
+                    await self._retry_soon.wait()
+                    await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+            self._retry_soon.clear()
             await self._sweep_quietly()
 
     async def _sweep_quietly(self) -> None:

@@ -25,6 +25,7 @@ from callcontrol.routing.relief import Reliefs
 from callcontrol.state.duty import Relief
 from callcontrol.state.errors import CallNotWaiting, StateError
 from callcontrol.state.events import CallChanged, CallStage
+from callcontrol.state.health import OUTAGE_ERRORS, describe
 from callcontrol.state.layer import StateLayer
 from callcontrol.state.models import AgentRecord, Claim, Device
 
@@ -99,8 +100,8 @@ class OfferDesk:
                 records[agent_id] = record
                 device = presence.device or Device.SOFTPHONE
                 devices[agent_id] = device.value
-            except StateError as exc:
-                log.warning("agent_lookup_failed", agent=agent_id, error=str(exc))
+            except (StateError, *OUTAGE_ERRORS) as exc:  # OUTAGE: a failover: not rung, back at her place
+                log.warning("agent_lookup_failed", agent=agent_id, error=describe(exc))
                 continue
             legs[agent_id] = new_leg_id(call.call_id, AGENT_LEG)
             relief = await self._reliefs.take(agent_id) if self._reliefs and hotline.on_call else None
@@ -172,6 +173,9 @@ class OfferDesk:
             )
         except CallNotWaiting:
             return None
+        except OUTAGE_ERRORS as exc:  # a failover: the call waits on; the distributor's sweep offers it again
+            log.warning("claim_failed", hotline=hotline.id, error=describe(exc))
+            return None
 
     async def _no_answer(
         self,
@@ -198,8 +202,8 @@ class OfferDesk:
                 missed = await self._state.queues.release_no_answer(
                     call.call_id, agent_id, max_misses=hotline.max_misses
                 )
-            except StateError as exc:
-                log.warning("release_no_answer_failed", agent=agent_id, error=str(exc))
+            except (StateError, *OUTAGE_ERRORS) as exc:  # OUTAGE: the reconcile or a takeover frees her later
+                log.warning("release_no_answer_failed", agent=agent_id, error=describe(exc))
                 continue
             call.note("agent:no_answer", agent=agent_id, missed=missed.missed)
             if missed.auto_paused:

@@ -36,7 +36,7 @@ from callcontrol.routing.relief import Reliefs
 from callcontrol.routing.resume import Resumer
 from callcontrol.routing.waiting import WaitingRoom
 from callcontrol.state.errors import NobodyReachable, QueueFull, StateError
-from callcontrol.state.health import RedisHealth, describe
+from callcontrol.state.health import OUTAGE_ERRORS, RedisHealth, describe
 from callcontrol.state.layer import StateLayer
 
 log = structlog.get_logger("callcontrol.routing")
@@ -187,7 +187,12 @@ class HotlineRouter:
             return _state_unavailable(hotline.id, exc)
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline.id, position=position)
-        return await self.waiting.wait(call, hotline, enqueued_at, queued_at)
+        try:
+            return await self.waiting.wait(call, hotline, enqueued_at, queued_at)
+        except OUTAGE_ERRORS as exc:  # what the wait could not ride out (it does a failover's seconds)
+            if call.hung_up:
+                raise
+            return await self._degrade(call, hotline.id, describe(exc))
 
     async def _nobody(self, call: RoutedCall, hotline: HotlineRouting) -> str:
         """Nobody could answer (overflow_when_nobody): an on-call hotline escalates, any other says `unavailable`."""

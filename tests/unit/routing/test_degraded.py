@@ -11,7 +11,7 @@ import pytest
 
 from callcontrol.ari.models import Channel, StasisEnd
 from callcontrol.calls.errors import CallEnded
-from callcontrol.state import StateLayer
+from callcontrol.state import Device, StateLayer
 from callcontrol.state.health import RedisHealth
 
 from .kit import HOTLINE, StubAri, StubDialer, citizen, eventually, make_router, staff
@@ -84,3 +84,34 @@ async def test_given_no_degraded_context_when_redis_refuses_then_flow_unavailabl
     router, _ = make_router(layer, redis, StubDialer({}), ari, health=RedisHealth())
     assert await router.enqueue(citizen(ari), HOTLINE) == "unavailable"
     assert not ari.named("continue")
+
+
+async def test_given_citizen_waiting_when_redis_fails_over_then_she_waits_on_and_is_served_soon_after(outage):
+    """A claim failing on a Redis outage (a failover) never ends a wait: the citizen keeps her music and place,
+    and is offered to an agent within a second of Redis answering again (not the flow's goodbye)."""
+    layer, redis, server = outage
+    await staff(layer, "alice", logged_in=False)
+    ari, dialer = StubAri(), StubDialer({})
+    router, distributor = make_router(
+        layer, redis, dialer, ari, health=RedisHealth(), degraded_context=DEGRADED,
+        overflow_when_nobody=False, announce_interval=0,
+    )  # fmt: skip
+    sweeps = asyncio.create_task(distributor.sweep_forever())
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    try:
+        await eventually(lambda: any(s.step == "queue:waiting" for s in call.path))
+        server.connected = False
+        await distributor.offer_now(HOTLINE)  # an agent_available arriving mid-failover: its claim fails quietly
+        await asyncio.sleep(0.3)
+        server.connected = True
+        await layer.agents.login("alice", Device.SOFTPHONE)  # her agent_available is not heard (no listener)
+        back = asyncio.get_running_loop().time()
+        await eventually(lambda: dialer.rung, timeout=2.0)
+        assert asyncio.get_running_loop().time() - back < 1.0  # the outage's quick sweep, not the 5 s one
+        assert not task.done() and not ari.named("continue")
+        assert [s.step for s in call.path][-1] != "queue:unavailable"
+    finally:
+        sweeps.cancel()
+        task.cancel()
+        await asyncio.gather(sweeps, task, return_exceptions=True)
