@@ -7,7 +7,7 @@ RESTResponse event (`answers_ws_requests = False`: ignored, as an older Asterisk
 
     async with FakeAri() as ari:                      # or the `fake_ari` fixture in tests/unit/*/conftest.py
         ari.add_channel("c1", caller="0612345678", args=("inbound", "0556000000"))
-        client = AriClient(http, ari.base_url, ari.user, ari.password, ari.app)
+        client = AriClient(http, ari.connection())  # AriConnection(ari.base_url, ari.user, ...)
         await ari.push(ari.stasis_start("c1"))        # to every connected websocket
         ari.fail("POST", "/channels/c1/answer", 404, "Channel not found")
         await ari.drop_websockets()
@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from callcontrol.ari.connection import AriConnection
 from fakes.ari_records import Failure, RecordedRequest, RequestRecords, free_port, json_reply
 from fakes.ari_routes import RestRoutes
 from fakes.ari_socket import EventSocket
@@ -94,6 +95,11 @@ class FakeAri(EventSocket, RestRoutes, RequestRecords):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def connection(self, **options: Any) -> AriConnection:
+        """The AriConnection to this fake as its application (options: request_timeout, heartbeat, app)."""
+        return AriConnection(**{"base_url": self.base_url, "user": self.user, "password": self.password,
+                                "app": self.app, **options})  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ test controls
 
