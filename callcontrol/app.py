@@ -16,6 +16,7 @@ from callcontrol.agents.presence import Presence
 from callcontrol.agents.rota_keeper import RotaKeeper
 from callcontrol.ami import AmiClient
 from callcontrol.ari.client import AriClient
+from callcontrol.ari.connection import AriConnection
 from callcontrol.ari.event_filter import EventFilter
 from callcontrol.ari.events import EventStream
 from callcontrol.ari.ws_lanes import RestLanes
@@ -94,12 +95,10 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
     ws_rest = WsRest() if settings.ari.rest_transport == "websocket" else None  # REST over the events socket
     extra = settings.ari.rest_websockets if ws_rest else 0  # ... and over request-only ones
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=ARI_CONNECTIONS + extra)) as http:
-        lanes = RestLanes(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
-                          ws_rest, extra) if ws_rest and extra else None  # fmt: skip
-        ari = AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
-                        on_request=metrics.ari_request, ws_rest=ws_rest)
-        events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, settings.ari.app,
-                             on_lag=metrics.ari_event_lag.observe, ws_rest=ws_rest)
+        ari_conn = AriConnection.of(settings.ari)  # Asterisk's URL, credentials, our application name, timeouts
+        lanes = RestLanes(http, ari_conn, ws_rest, extra) if ws_rest and extra else None
+        ari = AriClient(http, ari_conn, on_request=metrics.ari_request, ws_rest=ws_rest)
+        events = EventStream(http, ari_conn, on_lag=metrics.ari_event_lag.observe, ws_rest=ws_rest)
         identity = PublicIdentity(number=settings.city.public_number, name=settings.city.public_name)
         followup = FollowUp(state, settings.followup, clock.zone, clock.time)
         # one view of Redis for routing, the "closed now" switch and the state loops
@@ -157,12 +156,8 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         # The softphones' registrations are followed on an application of their own: subscribed to the PJSIP
         # endpoints, an application also gets every event of their channels, which would reach each call twice.
         endpoint_app = f"{settings.ari.app}{ENDPOINTS_APP_SUFFIX}"
-        endpoints = EndpointWatcher(
-            AriClient(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app),
-            state,
-            config.agents,
-        )
-        endpoint_events = EventStream(http, settings.ari.url, settings.ari.user, settings.ari.password, endpoint_app)
+        endpoints = EndpointWatcher(AriClient(http, ari_conn.for_app(endpoint_app)), state, config.agents)
+        endpoint_events = EventStream(http, ari_conn.for_app(endpoint_app))
 
         on_call = [h.id for h in config.hotlines.values() if h.on_call]
         astdb = AmiClient(settings.ami) if settings.ami else None  # AstDB: the duty survives an Asterisk restart

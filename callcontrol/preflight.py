@@ -13,6 +13,7 @@ import aiohttp
 
 from callcontrol.agents.pjsip import Endpoints
 from callcontrol.ari.client import AriClient
+from callcontrol.ari.connection import AriConnection
 from callcontrol.ari.errors import AriError
 from callcontrol.config import AriSettings
 
@@ -29,9 +30,7 @@ class AsteriskFacts:
 
 async def ask_asterisk(ari_settings: AriSettings, timeout: float = 3.0) -> AsteriskFacts:
     async with aiohttp.ClientSession() as http:
-        ari = AriClient(
-            http, ari_settings.url, ari_settings.user, ari_settings.password, ari_settings.app, request_timeout=timeout
-        )
+        ari = AriClient(http, AriConnection.of(ari_settings, request_timeout=timeout))
         try:
             sounds = await ari.sound_ids()
         except AriError as exc:

@@ -9,16 +9,12 @@ from typing import Any
 import aiohttp
 import orjson
 
+from callcontrol.ari.connection import AriConnection
 from callcontrol.ari.errors import AriUnavailable, asterisk_message, error_for
 from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording
 from callcontrol.ari.ws_rest import WsRest
 
 RequestObserver = Callable[[str, str, float, bool], None]  # method, path, seconds, answered (False: no answer)
-
-
-def basic_auth_header(user: str, password: str) -> dict[str, str]:
-    """The Authorization header (never api_key in a URL that may reach a log)."""
-    return {"Authorization": aiohttp.encode_basic_auth(user, password)}
 
 
 class AriClient:
@@ -27,21 +23,17 @@ class AriClient:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        base_url: str,
-        user: str,
-        password: str,
-        app: str,
+        conn: AriConnection,
         *,
-        request_timeout: float = 10.0,
         on_request: RequestObserver | None = None,
         ws_rest: WsRest | None = None,
     ):
         self._session = session
-        self._base = base_url.rstrip("/") + "/ari"
-        self._headers = basic_auth_header(user, password)
+        self._base = conn.rest_url
+        self._headers = conn.auth_header()
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
-        self.app = app
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self.app = conn.app
+        self._timeout = aiohttp.ClientTimeout(total=conn.request_timeout)
         self._on_request = on_request  # timed here: an aiohttp TraceConfig cost ~0.15 ms of CPU per request
         self._ws_rest = ws_rest  # REST over an ARI websocket while one carries requests (ws_rest.py), else HTTP
 

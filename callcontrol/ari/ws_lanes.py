@@ -4,20 +4,21 @@ Asterisk carries out one websocket's requests one after the other, in that sessi
 with Asterisk short of CPU, requests queued behind slow ones (answer, play and moh wait for the channel's own
 thread) waited 2-3 times longer than over HTTP's parallel connections (bench/ws-rest.md). Each lane here is one
 more websocket, so one more Asterisk thread, registered as the ARI application "<app>-rest-<n>" and subscribed to
-nothing (subscribeAll=false, no subscription): Asterisk sends it only the answers to its own requests.
+nothing (subscribeAll=false, no subscription): Asterisk sends it only the answers to its own requests. Each is
+kept open (connect, backoff, frames) by ws_keeper.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import aiohttp
-import orjson
 import structlog
 
-from callcontrol.ari.client import basic_auth_header
-from callcontrol.ari.events import Backoff, events_url
+from callcontrol.ari.connection import AriConnection
+from callcontrol.ari.ws_keeper import Backoff, WsKeeper
 from callcontrol.ari.ws_rest import REST_RESPONSE, Lane, WsRest
 
 log = structlog.get_logger("callcontrol.ari")
@@ -35,68 +36,63 @@ class RestLanes:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        base_url: str,
-        user: str,
-        password: str,
-        app: str,
+        conn: AriConnection,
         ws_rest: WsRest,
         count: int,
         *,
         backoff: Backoff | None = None,
-        heartbeat: float = 5.0,
         rng: random.Random | None = None,
     ):
-        self._session = session
-        self._url = events_url(base_url)
-        self._headers = basic_auth_header(user, password)
         self._ws_rest = ws_rest
-        self._backoff = backoff or Backoff()
-        self._heartbeat = heartbeat
-        self._rng = rng or random.Random()
-        self.apps = lane_apps(app, count)
+        self.apps = lane_apps(conn.app, count)
+        backoff, rng = backoff or Backoff(), rng or random.Random()
+        self._keepers = [WsKeeper(session, conn.for_app(name), backoff=backoff, rng=rng) for name in self.apps]
 
     async def run(self) -> None:
         """Returns only when cancelled."""
         async with asyncio.TaskGroup() as tg:
-            for name in self.apps:
-                tg.create_task(self._keep(name))
+            for name, keeper in zip(self.apps, self._keepers, strict=True):
+                tg.create_task(keeper.run(_LaneSocket(self._ws_rest, name)))
 
-    async def _keep(self, name: str) -> None:
-        attempt = 0
-        while True:
-            try:
-                async with self._session.ws_connect(
-                    self._url, params={"app": name, "subscribeAll": "false"}, headers=self._headers,
-                    heartbeat=self._heartbeat,
-                ) as ws:  # fmt: skip
-                    attempt = 0
-                    lane = self._ws_rest.attach(ws, name)
-                    probe = asyncio.create_task(self._until_ready(lane))  # its answer comes through _read
-                    try:
-                        await self._read(ws, lane)
-                    finally:
-                        self._ws_rest.detach(lane)
-                        probe.cancel()
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                if attempt == 0:  # once per outage: the events websocket already says Asterisk is away
-                    log.info("ari_rest_lane_connect_failed", app=name, error=str(exc) or type(exc).__name__)
-            attempt += 1
-            await asyncio.sleep(self._backoff.delay(attempt, self._rng))
+
+class _LaneSocket:
+    """One lane's side of ws_keeper: attached to `ws_rest` while open, probed until ready, answers resolved."""
+
+    def __init__(self, ws_rest: WsRest, name: str):
+        self._ws_rest = ws_rest
+        self._name = name
+        self._lane: Lane | None = None
+        self._probe: asyncio.Task[None] | None = None
+
+    def opened(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._lane = self._ws_rest.attach(ws, self._name)
+        self._probe = asyncio.create_task(self._until_ready(self._lane))  # its answer comes through frame()
+
+    def frame(self, data: dict[str, Any]) -> bool:
+        if data.get("type") == REST_RESPONSE and self._lane is not None:
+            self._ws_rest.resolve(self._lane, data)
+        return False
+
+    def closed(self, ws: aiohttp.ClientWebSocketResponse, lost: bool) -> None:
+        if lost:
+            log.info("ari_rest_lane_closed", app=self._name, close_code=ws.close_code)
+        if self._lane is not None:
+            self._ws_rest.detach(self._lane)
+        if self._probe is not None:
+            self._probe.cancel()
+        self._lane = self._probe = None
+
+    async def given_up(self) -> None:
+        """Never: a lane reads only answers."""
+
+    def connect_failed(self, error: str, attempt: int) -> None:
+        if attempt == 0:  # once per outage: the events websocket already says Asterisk is away
+            log.info("ari_rest_lane_connect_failed", app=self._name, error=error)
+
+    def retrying(self, attempt: int, delay: float) -> None:
+        pass
 
     async def _until_ready(self, lane: Lane) -> None:
         await self._ws_rest.probe_until_ready(lane)
         if lane.ready:
             log.info("ari_rest_lane_ready", app=lane.name)
-
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse, lane: Lane) -> None:
-        async for message in ws:
-            if message.type == aiohttp.WSMsgType.TEXT:
-                try:
-                    data = orjson.loads(message.data)
-                except ValueError:
-                    continue
-                if isinstance(data, dict) and data.get("type") == REST_RESPONSE:
-                    self._ws_rest.resolve(lane, data)
-            elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
-                break
-        log.info("ari_rest_lane_closed", app=lane.name, close_code=ws.close_code)

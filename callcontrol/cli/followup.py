@@ -130,12 +130,13 @@ async def _audio(config: ConfigSet, state: StateLayer, args: argparse.Namespace)
     import aiohttp
 
     from callcontrol.ari.client import AriClient
+    from callcontrol.ari.connection import AriConnection
     from callcontrol.ari.errors import AriError
     from callcontrol.followup.voicemail import NoRecording, VoicemailAudio
 
     ari = config.settings.ari
     async with aiohttp.ClientSession() as http:
-        client = AriClient(http, ari.url, ari.user, ari.password, ari.app)
+        client = AriClient(http, AriConnection.of(ari))
         try:
             audio = await VoicemailAudio(state.tickets, client).audio(args.ticket_id)
         except (NoRecording, AriError) as exc:

@@ -81,11 +81,12 @@ class AskAsterisk:
             import aiohttp
 
             from callcontrol.ari.client import AriClient
+            from callcontrol.ari.connection import AriConnection
             from callcontrol.routing.endpoints import AriReachability
 
             ari = self._ari
             self._http = aiohttp.ClientSession()
-            client = AriClient(self._http, ari.url, ari.user, ari.password, ari.app, request_timeout=3.0)
+            client = AriClient(self._http, AriConnection.of(ari, request_timeout=3.0))
             self._reach = AriReachability(client)
         return await self._reach.softphone_registered(endpoint)
 

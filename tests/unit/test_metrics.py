@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import aiohttp
 import pytest
@@ -91,29 +92,41 @@ async def test_each_ari_event_records_how_old_it_was_when_parsed():
     """An event Asterisk stamped 0.3 s before it reached the app is recorded as 0.3 s of event lag."""
     from datetime import UTC, datetime, timedelta
 
+    from callcontrol.ari.connection import AriConnection
     from callcontrol.ari.events import EventStream
+    from callcontrol.ari.models import Event
 
     metrics = Metrics(CollectorRegistry())
     sent = (datetime.now(UTC) - timedelta(seconds=0.3)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
     seen: list[str] = []
+    connections: list[web.WebSocketResponse] = []
 
     async def events(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        await ws.send_json({"type": "StasisStart", "timestamp": sent, "channel": {"id": "c1"}, "args": []})
+        connections.append(ws)
+        if len(connections) == 1:  # one event in all, on the first connection (the stream reconnects)
+            await ws.send_json({"type": "StasisStart", "timestamp": sent, "channel": {"id": "c1"}, "args": []})
         await ws.close()
         return ws
 
     app = web.Application()
     app.router.add_get("/ari/events", events)
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
-        stream = EventStream(session, str(server.make_url("")), "u", "p", "app", on_lag=metrics.ari_event_lag.observe)
+        conn = AriConnection(str(server.make_url("")), "u", "p", "app")
+        stream = EventStream(session, conn, on_lag=metrics.ari_event_lag.observe)
+        got = asyncio.Event()
 
-        work: asyncio.Queue = asyncio.Queue()  # the reader hands events to the dispatch task through it
-        async with session.ws_connect(server.make_url("/ari/events")) as ws:
-            await stream._pump(ws, work, None)
-        while not work.empty():
-            seen.append(work.get_nowait().type)
+        async def handler(event: Event) -> None:
+            seen.append(event.type)
+            got.set()
+
+        task = asyncio.create_task(stream.run(handler))
+        async with asyncio.timeout(2):
+            await got.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     total = metrics.ari_event_lag.collect()[0].samples
     observed = {s.name: s.value for s in total}
     assert seen == ["StasisStart"]
@@ -125,6 +138,7 @@ async def test_the_ari_client_times_each_request_by_operation_and_counts_unanswe
     """Each REST request of the ARI client is observed by operation (ids hidden); one Asterisk never answered is
     counted as an error of that operation."""
     from callcontrol.ari.client import AriClient
+    from callcontrol.ari.connection import AriConnection
     from callcontrol.ari.errors import AriUnavailable
 
     metrics = Metrics(CollectorRegistry())
@@ -135,9 +149,9 @@ async def test_the_ari_client_times_each_request_by_operation_and_counts_unanswe
     app = web.Application()
     app.router.add_post("/ari/channels/{id}/answer", answer)
     async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
-        ari = AriClient(http, str(server.make_url("")), "u", "p", "cc", on_request=metrics.ari_request)
+        ari = AriClient(http, AriConnection(str(server.make_url("")), "u", "p", "cc"), on_request=metrics.ari_request)
         await ari.answer("1700000000.12")
-        gone = AriClient(http, "http://127.0.0.1:9", "u", "p", "cc", on_request=metrics.ari_request)
+        gone = AriClient(http, AriConnection("http://127.0.0.1:9", "u", "p", "cc"), on_request=metrics.ari_request)
         with pytest.raises(AriUnavailable):
             await gone.answer("1700000000.13")
     text = metrics.render().decode()

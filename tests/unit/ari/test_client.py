@@ -5,12 +5,13 @@ import pytest
 from fakes import FakeAri, free_port
 
 from callcontrol.ari.client import AriClient
+from callcontrol.ari.connection import AriConnection
 from callcontrol.ari.errors import AriUnavailable, BadRequest, ChannelGone, NotInStasis, PlaybackGone
 
 
 @pytest.fixture
 def client(fake_ari: FakeAri, http: aiohttp.ClientSession) -> AriClient:
-    return AriClient(http, fake_ari.base_url, fake_ari.user, fake_ari.password, fake_ari.app, request_timeout=2)
+    return AriClient(http, fake_ari.connection(request_timeout=2))
 
 
 async def test_credentials_travel_in_authorization_header_not_url(fake_ari: FakeAri, client: AriClient):
@@ -74,7 +75,7 @@ async def test_error_without_json_body_keeps_raw_text(fake_ari: FakeAri, client:
 
 async def test_connection_refused_is_ari_unavailable(http: aiohttp.ClientSession):
     """Asterisk not listening raises AriUnavailable, not a raw aiohttp error."""
-    client = AriClient(http, f"http://127.0.0.1:{free_port()}", "u", "p", "callcontrol", request_timeout=2)
+    client = AriClient(http, AriConnection(f"http://127.0.0.1:{free_port()}", "u", "p", "cc", request_timeout=2))
     with pytest.raises(AriUnavailable) as caught:
         await client.answer("c1")
     assert caught.value.status == 0

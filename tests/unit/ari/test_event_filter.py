@@ -13,7 +13,7 @@ from callcontrol.ari.models import HANDLED_TYPES
 
 @pytest.fixture
 def client(fake_ari: FakeAri, http: aiohttp.ClientSession) -> AriClient:
-    return AriClient(http, fake_ari.base_url, fake_ari.user, fake_ari.password, fake_ari.app, request_timeout=2)
+    return AriClient(http, fake_ari.connection(request_timeout=2))
 
 
 def allowed(fake_ari: FakeAri) -> set[str]:

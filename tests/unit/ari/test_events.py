@@ -9,6 +9,7 @@ import pytest
 from fakes import FakeAri, free_port
 from structlog.testing import capture_logs
 
+from callcontrol.ari.connection import AriConnection
 from callcontrol.ari.events import Backoff, EventStream
 from callcontrol.ari.models import ChannelDtmfReceived, Event, StasisStart
 
@@ -37,10 +38,7 @@ def stream_factory(fake_ari: FakeAri, http: aiohttp.ClientSession) -> Callable[.
     def make(backoff: Backoff = TINY) -> EventStream:
         return EventStream(
             http,
-            fake_ari.base_url,
-            fake_ari.user,
-            fake_ari.password,
-            fake_ari.app,
+            fake_ari.connection(),
             backoff=backoff,
             rng=random.Random(7),
         )
@@ -109,7 +107,7 @@ async def test_reconnects_by_itself_after_drop_and_calls_on_connect_again(fake_a
 async def test_keeps_retrying_while_asterisk_is_down(fake_ari: FakeAri, http, running):
     """While Asterisk refuses the websocket, the stream keeps retrying and connects as soon as it can."""
     fake_ari.fail("GET", "/events", 503, "Service Unavailable", times=3)
-    stream = EventStream(http, fake_ari.base_url, fake_ari.user, fake_ari.password, fake_ari.app, backoff=TINY)
+    stream = EventStream(http, fake_ari.connection(), backoff=TINY)
     with capture_logs() as logs:
         running(stream, Recorder())
         await fake_ari.wait_connections(1)
@@ -155,7 +153,7 @@ async def test_event_stream_outlives_a_long_outage(http, running):
     """An Asterisk outage of more than 1024 reconnection attempts never kills the event stream task."""
     rng = _CountingRng(target=1100)
     stream = EventStream(
-        http, f"http://127.0.0.1:{free_port()}", "u", "p", "callcontrol",
+        http, AriConnection(f"http://127.0.0.1:{free_port()}", "u", "p", "callcontrol"),
         backoff=Backoff(initial=1e-7, maximum=1e-7, jitter=0.5), rng=rng,
     )  # fmt: skip
     with capture_logs():

@@ -28,11 +28,11 @@ async def until(predicate, timeout: float = 2.0) -> None:  # type: ignore[no-unt
 async def pooled(fake_ari: FakeAri, http: aiohttp.ClientSession) -> AsyncIterator[tuple[AriClient, WsRest]]:
     """The events websocket plus two request-only ones, all carrying the client's requests."""
     rest = WsRest(probe_timeout=0.2, retry_every=0.05)
-    args = (http, fake_ari.base_url, fake_ari.user, fake_ari.password, fake_ari.app)
-    client = AriClient(*args, request_timeout=0.5, ws_rest=rest)
+    conn = fake_ari.connection(request_timeout=0.5)
+    client = AriClient(http, conn, ws_rest=rest)
     backoff = Backoff(initial=0.01, maximum=0.02)
-    stream = EventStream(*args, backoff=backoff, rng=random.Random(5), ws_rest=rest)
-    lanes = RestLanes(*args, rest, 2, backoff=backoff, rng=random.Random(6))
+    stream = EventStream(http, conn, backoff=backoff, rng=random.Random(5), ws_rest=rest)
+    lanes = RestLanes(http, conn, rest, 2, backoff=backoff, rng=random.Random(6))
 
     async def ignore(event: Event) -> None:
         return None

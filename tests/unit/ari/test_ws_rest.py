@@ -50,11 +50,11 @@ async def wired(fake_ari: FakeAri, http: aiohttp.ClientSession) -> AsyncIterator
     rest = WsRest(probe_timeout=0.2)
     observed: list[tuple[str, str, bool]] = []
     client = AriClient(
-        http, fake_ari.base_url, fake_ari.user, fake_ari.password, fake_ari.app, request_timeout=0.5,
+        http, fake_ari.connection(request_timeout=0.5),
         on_request=lambda method, path, seconds, answered: observed.append((method, path, answered)), ws_rest=rest,
     )  # fmt: skip
     stream = EventStream(
-        http, fake_ari.base_url, fake_ari.user, fake_ari.password, fake_ari.app,
+        http, fake_ari.connection(),
         backoff=Backoff(initial=0.01, maximum=0.02), rng=random.Random(3), ws_rest=rest,
     )  # fmt: skip
     w = Wired(fake_ari, rest, client, stream, observed)

@@ -31,12 +31,9 @@ class Harness:
     def __init__(self, fake: FakeAri, http: aiohttp.ClientSession, handlers: Mapping[str, CallHandler]):
         self.fake = fake
         self.rest = WsRest(probe_timeout=0.5)
-        self.ari = AriClient(
-            http, fake.base_url, fake.user, fake.password, fake.app, request_timeout=2, ws_rest=self.rest
-        )
+        self.ari = AriClient(http, fake.connection(request_timeout=2), ws_rest=self.rest)
         self.stream = EventStream(
-            http, fake.base_url, fake.user, fake.password, fake.app, backoff=Backoff(initial=0.005, maximum=0.01),
-            ws_rest=self.rest,
+            http, fake.connection(), backoff=Backoff(initial=0.005, maximum=0.01), ws_rest=self.rest
         )
         self.ended: dict[str, tuple[CallSession, float]] = {}  # channel id -> (session, duration)
         self.dispatcher = CallDispatcher(

@@ -1,4 +1,4 @@
-"""Reusable in-process fakes for unit tests (see fakes.ari.FakeAri and fakes.logcapture.JsonLogs)."""
+"""Reusable in-process fakes for unit tests (fakes.ari.FakeAri, its parts in fakes/ari_*.py; fakes.logcapture)."""
 
 from fakes.ari import FakeAri, RecordedRequest, free_port
 from fakes.logcapture import JsonLogs

@@ -31,7 +31,7 @@ async def layer():
 
 @pytest.fixture
 def client(fake_ari: FakeAri, http: aiohttp.ClientSession) -> AriClient:
-    return AriClient(http, fake_ari.base_url, fake_ari.user, fake_ari.password, fake_ari.app, request_timeout=2)
+    return AriClient(http, fake_ari.connection(request_timeout=2))
 
 
 async def test_at_connection_every_softphone_gets_its_reachability_and_endpoints_are_subscribed(
