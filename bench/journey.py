@@ -121,6 +121,8 @@ class Bench:
         self.app = AppProcess(self.workdir, config, self.redis_url, app="callcontrol", env=passed).start(
             self.ari, timeout=60
         )
+        if self.args.callcontrol_nice and self.app.process:  # its own share of the CPU, as its own container has
+            os.setpriority(os.PRIO_PROCESS, self.app.process.pid, self.args.callcontrol_nice)
         time.sleep(1.0)  # the endpoint watcher reads the 300 endpoint states
         self.reachable = setup.login_all(self.redis_url, self.args.agents)
         print(f"  callcontrol up, {self.reachable}/{self.args.agents} agents logged in and reachable", file=sys.stderr)
@@ -157,6 +159,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--step-seconds", type=float, default=2.0, help="seconds of arrivals per ramp step")
     p.add_argument("--agents", type=int, default=300)
     p.add_argument("--systems", default="baseline,callcontrol")
+    p.add_argument(
+        "--callcontrol-nice",
+        type=int,
+        default=0,
+        help="nice value of the callcontrol process (e.g. -5): a saturated Asterisk's threads cannot starve it",
+    )
     p.add_argument(
         "--redis-claim",
         action="store_true",

@@ -18,7 +18,7 @@ from enum import StrEnum
 import structlog
 
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriError, ResourceGone, quietly
+from callcontrol.ari.errors import AriError, AriUnavailable, ResourceGone, quietly
 from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import ChannelDtmfReceived, Event, PlaybackFinished, StasisStart
 from callcontrol.calls.legs import AGENT_LEG, PublicIdentity, leg_args, new_leg_id
@@ -38,7 +38,8 @@ LEG_GONE_MAX_SECONDS = 3.0
 class LegResult(StrEnum):
     ACCEPTED = "accepted"
     NO_ANSWER = "no_answer"  # rang out, busy, refused, or a mobile answered without pressing 1
-    FAILED = "failed"  # could not even place the call (unknown endpoint, Asterisk error)
+    FAILED = "failed"  # could not even place the call (unknown endpoint, Asterisk refused it)
+    NOT_PLACED = "not_placed"  # Asterisk did not answer the originate (overloaded, restarting): not her miss
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class Dialer:
                 await asyncio.shield(originate)  # cancelled meanwhile: the originate still ends (see finally)
             except AriError as exc:
                 log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
-                return Leg(agent.id, leg_id, device, LegResult.FAILED)
+                unplaced = isinstance(exc, AriUnavailable)
+                return Leg(agent.id, leg_id, device, LegResult.NOT_PLACED if unplaced else LegResult.FAILED)
             if on_dialled is not None:
                 on_dialled(agent.id)
             event = await call.take(

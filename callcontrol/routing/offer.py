@@ -193,6 +193,11 @@ class OfferDesk:
                     # loop into the voicemail until she is auto-paused; skipped first, before she is free again.
                     await self._state.queues.skip_agent(call.call_id, agent_id)
                     call.note("agent:skipped", agent=agent_id, reason="voicemail")
+                elif leg is not None and leg.result is LegResult.NOT_PLACED:
+                    # Asterisk never answered the originate (a storm, a restart): our failure, not her miss.
+                    await self._state.queues.release(agent_id)  # freed (the call requeued), no miss counted
+                    call.note("agent:not_placed", agent=agent_id)
+                    continue
                 elif leg is not None and await self._unregistered(records.get(agent_id), leg):
                     await self._state.agents.set_reachable(agent_id, Device.SOFTPHONE, False)
                     await self._state.queues.release(agent_id)  # freed (the call requeued), no miss counted

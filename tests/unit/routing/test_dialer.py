@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from callcontrol.ari.errors import AriUnavailable
+from callcontrol.ari.errors import AriError, AriUnavailable
 from callcontrol.ari.models import ChannelDestroyed, ChannelDtmfReceived, PlaybackFinished, StasisStart
 from callcontrol.ari.resources import Channel, Playback
 from callcontrol.calls.legs import PublicIdentity
@@ -118,10 +118,18 @@ async def test_phone_that_refuses_is_a_no_answer_at_once():
     assert asyncio.get_running_loop().time() - started < 1
 
 
-async def test_originate_refused_by_asterisk_is_a_failure_not_a_crash():
-    """Asterisk refusing the originate (unknown endpoint, overload) is reported as FAILED, never raised."""
+async def test_originate_asterisk_did_not_answer_is_not_placed_not_a_crash():
+    """Asterisk not answering the originate (overload: 503, a timeout) is NOT_PLACED (not her miss), never raised."""
     ari = StubAri()
     ari.originate_error = AriUnavailable(503, "overloaded", "POST", "/channels")
+    leg = await Dialer(ari, IDENTITY).ring(citizen(ari), ALICE, Device.SOFTPHONE, HOTLINE)  # type: ignore[arg-type]
+    assert leg.result is LegResult.NOT_PLACED
+
+
+async def test_originate_refused_by_asterisk_is_a_failure_not_a_crash():
+    """Asterisk refusing the originate (an unknown endpoint: 4xx) is reported as FAILED, never raised."""
+    ari = StubAri()
+    ari.originate_error = AriError(400, "Allocation failed", "POST", "/channels")
     leg = await Dialer(ari, IDENTITY).ring(citizen(ari), ALICE, Device.SOFTPHONE, HOTLINE)  # type: ignore[arg-type]
     assert leg.result is LegResult.FAILED
 

@@ -113,3 +113,30 @@ async def test_given_a_claim_when_the_agent_is_rung_then_no_separate_read_of_her
     assert [agent for agent, _ in dialer.rung] == ["alice"] and call.facts.agent == "alice"
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_given_asterisk_does_not_answer_the_originate_when_offered_then_no_miss_and_the_next_ring_takes_it(
+    state,
+):
+    """An originate Asterisk never answered (a storm, a restart) is not the agent's miss: never auto-paused for it,
+    free again at once, and the citizen, back at her place, is rung to her again."""
+    layer, redis = state
+    await layer.agents.sync_agents([AgentRecord(id="alice", name="Alice", softphone="1001", hotlines={HOTLINE: 0})])
+    await layer.agents.login("alice", Device.SOFTPHONE)
+    ari = StubAri()
+    dialer = StubDialer({"alice": LegResult.NOT_PLACED}, delay=1.0)
+    router, distributor = make_router(layer, redis, dialer, ari, max_wait=300, max_misses=1, wrap_up=0)
+    listening = asyncio.create_task(distributor.run())
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await eventually(lambda: len(dialer.rung) >= 2, timeout=10)  # max_misses 1: a miss would have paused her
+    alice = await layer.agents.get_state("alice")
+    assert alice.missed == 0 and alice.status is not AgentStatus.PAUSED
+    assert "agent:not_placed" in [s.step for s in call.path]
+    dialer.results = {}  # Asterisk answers again: the next ring is accepted
+    await eventually(lambda: ari.named("add_channel"), timeout=10)
+    assert call.facts.agent == "alice"
+    call.deliver(ChannelDestroyed(type="ChannelDestroyed", channel=Channel(id="leg-alice")))
+    assert await asyncio.wait_for(task, 5) == "answered"
+    listening.cancel()
+    await call.cleanup()
