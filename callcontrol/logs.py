@@ -26,16 +26,26 @@ DIALLED_FIELDS = frozenset({"dialled"})
 # Free-text fields where a number may hide inside a sentence (exception texts, Asterisk messages).
 TEXT_FIELDS = frozenset({"event", "error", "reason", "message", "exception", "detail"})
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\d .-]{6,}\d)")
+_HEX_ID = re.compile(r"[0-9a-f]{16,}")  # a playback or leg id (uuid4 hex: …/play/4fdb83a5…): no phone number
 
 
-_ASTERISK_ID = re.compile(r"^\d{9,11}\.\d{1,9}$")  # channel/bridge unique ids: epoch.sequence
+_ASTERISK_ID = re.compile(r"^\d{9,11}\.\d{1,9}(?:-\d*)?$")  # channel unique ids (epoch.sequence), legs' too (-hex)
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")  # which host failed matters to ops; it is no phone number
 
 
 def _mask_text(text: str) -> str:
+    ids: list[tuple[int, int]] | None = None  # the hex ids' spans, found once a digit run needs them
+
     def replace(match: re.Match[str]) -> str:
+        nonlocal ids
         found = match.group(0)
-        return found if _ASTERISK_ID.match(found) or _IPV4.match(found) else numbers.mask(found)
+        if _ASTERISK_ID.match(found) or _IPV4.match(found):
+            return found
+        if ids is None:
+            ids = [m.span() for m in _HEX_ID.finditer(text)]
+        if any(start <= match.start() and match.end() <= end for start, end in ids):
+            return found
+        return numbers.mask(found)
 
     return _DIGIT_RUN.sub(replace, text)
 

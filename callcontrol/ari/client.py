@@ -64,7 +64,7 @@ class AriClient:
                 status, raw = await self._over_http(method, path, query, data)
             answered = True
         except (TimeoutError, aiohttp.ClientConnectionError, ConnectionError) as exc:
-            raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", method, path) from exc
+            raise AriUnavailable(0, f"Asterisk unreachable: {_why(exc)}", method, path) from exc
         finally:
             if self._on_request is not None:
                 self._on_request(method, path, time.monotonic() - started, answered)
@@ -265,8 +265,15 @@ class AriClient:
                     return await response.read()
                 raise error_for(response.status, asterisk_message(await response.text()), "GET", path)
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-            raise AriUnavailable(0, f"Asterisk unreachable: {exc or type(exc).__name__}", "GET", path) from exc
+            raise AriUnavailable(0, f"Asterisk unreachable: {_why(exc)}", "GET", path) from exc
 
 
 def _query_value(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _why(exc: BaseException) -> str:
+    """What a log line says of a request that got no answer (a timeout's str() is empty)."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer in time (timeout)"
+    return str(exc) or type(exc).__name__

@@ -99,6 +99,18 @@ def test_ip_addresses_and_channel_ids_in_error_text_stay_readable(json_logs: Jso
     assert "0612345678" not in error and MASKED in error
 
 
+def test_playback_and_leg_ids_in_error_text_stay_readable(json_logs: JsonLogs):
+    """A request's playback id (uuid hex) and an agent leg's id are ids, not numbers: kept whole; a number is not."""
+    structlog.get_logger("t").warning(
+        "call_failed",
+        error="POST /channels/1796222460.17492/play/b37a333524bfcaf33a588ec2d4959ab -> 0: Asterisk unreachable",
+        detail="leg 1796211499.20-956f4ef0 for 0612345678",
+    )
+    [line] = json_logs.lines
+    assert "play/b37a333524bfcaf33a588ec2d4959ab" in line["error"]
+    assert line["detail"] == "leg 1796211499.20-956f4ef0 for " + MASKED
+
+
 @pytest.mark.parametrize("ns", [1_796_197_277_652_353_123, 1_796_197_277_000_000_999, 1_796_169_599_999_999_000])
 def test_timestamp_is_structlogs_iso_utc_form(monkeypatch, ns: int):
     """The cheaper stamper writes exactly what structlog's TimeStamper(fmt="iso", utc=True) writes: microseconds,
