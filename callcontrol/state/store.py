@@ -84,6 +84,10 @@ class Keys:
         """Members a claim looks at (unreserved, available or in wrap-up): zset by penalty then idle_since."""
         return f"{self.prefix}hotline:{hotline}:ready"
 
+    def ready_by_id(self, hotline: str) -> str:
+        """The ready members as "<penalty, 10 digits>:<id>", every score 0: lex order is linear's / round_robin's."""
+        return f"{self.prefix}hotline:{hotline}:ready_by_id"
+
     def call(self, call_id: str) -> str:
         return f"{self.prefix}call:{call_id}"
 

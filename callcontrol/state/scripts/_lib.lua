@@ -13,6 +13,7 @@ function K.rr(h) return P .. 'hotline:' .. h .. ':rr' end
 function K.handling(h) return P .. 'hotline:' .. h .. ':handling' end
 function K.reachable(h) return P .. 'hotline:' .. h .. ':reachable' end
 function K.ready(h) return P .. 'hotline:' .. h .. ':ready' end
+function K.ready_by_id(h) return P .. 'hotline:' .. h .. ':ready_by_id' end
 function K.call(c) return P .. 'call:' .. c end
 function K.call_agents(c) return P .. 'call:' .. c .. ':agents' end
 function K.skip(c) return P .. 'call:' .. c .. ':skip' end
@@ -123,6 +124,10 @@ end
 --   ready (zset):     members with no reservation, available or in a wrap-up, on a reachable device (a claim
 --                     looks only there, then checks is_free: an unexpired wrap-up is skipped); score
 --                     penalty * READY_TIER + idle_since, so ZRANGE is the longest-idle order within penalty tiers.
+--   ready_by_id (zset, every score 0): the same members as ready, as "<penalty, 10 digits>:<id>", so its lex
+--                     order is penalty then id (byte order): linear takes its first free member, round_robin the
+--                     first free one of the best tier after the last one rung (ZRANGEBYLEX), without reading the
+--                     whole tier (with 10,000 free agents that read took ~0.3 s per claim, session 6)
 --   logged_in (set, one for all hotlines): agents not logged out (what Redis would lose with its data: the
 --                     state check of upkeep.py reads these ids every second instead of every presence)
 -- index_agent(a) recomputes agent a's entries from her presence and her live membership; every script that writes
@@ -134,6 +139,11 @@ local REACHABLE_STATES = {available = true, ringing = true, on_call = true, wrap
 local function ready_score(penalty, idle_since)
   return string.format('%.17g', (tonumber(penalty) or 0) * READY_TIER + (tonumber(idle_since) or 0))
 end
+
+-- An agent's member of ready_by_id, and the inverse (the id after the 11 characters of penalty and colon).
+local function by_id_member(penalty, a) return string.format('%010d:', math.floor(tonumber(penalty) or 0)) .. a end
+local function by_id_agent(m) return m:sub(12) end
+local function by_id_penalty(m) return tonumber(m:sub(1, 10)) end
 
 local function index_agent(a)
   local raw = redis.call('HGET', K.agent(a), 'hotlines')
@@ -149,10 +159,17 @@ local function index_agent(a)
     -- not hold (handover, rota) keeps her out of its indexes; the penalty is her score there
     local penalty = redis.call('ZSCORE', K.members(h), a)
     if reach and penalty then redis.call('SADD', K.reachable(h), a) else redis.call('SREM', K.reachable(h), a) end
+    -- ready and ready_by_id hold the same agents: her penalty in ready's score names her ready_by_id member
+    local was = redis.call('ZSCORE', K.ready(h), a)
+    local old = was and by_id_member(math.floor(tonumber(was) / READY_TIER), a)
     if ready and penalty then
+      local member = by_id_member(penalty, a)
+      if old and old ~= member then redis.call('ZREM', K.ready_by_id(h), old) end
       redis.call('ZADD', K.ready(h), ready_score(penalty, p.idle_since), a)
-    else
+      redis.call('ZADD', K.ready_by_id(h), 0, member)
+    elseif was then
       redis.call('ZREM', K.ready(h), a)
+      redis.call('ZREM', K.ready_by_id(h), old)
     end
   end
 end

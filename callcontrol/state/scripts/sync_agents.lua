@@ -5,7 +5,7 @@
 -- agent left on her own (cc:agent:{a}:out, membership.lua) stays left.
 -- On-call hotlines (oncall_json, issue 9) keep their live membership (who holds the duty: handovers, rota) among
 -- the agents still configured for them; one left with none gets every configured member (today's linear list).
--- The hotlines' reachable / ready indexes (_lib.lua: index_agent) are rebuilt for every agent.
+-- The hotlines' reachable / ready / ready_by_id indexes (_lib.lua: index_agent) are rebuilt for every agent.
 local now = ARGV[2]
 local records = cjson.decode(ARGV[3])
 local oncall = cjson.decode(ARGV[4] or '[]')
@@ -26,7 +26,7 @@ for _, a in ipairs(redis.call('SMEMBERS', K.agents())) do
 end
 
 for _, h in ipairs(redis.call('SMEMBERS', K.hotlines())) do
-  redis.call('DEL', K.members(h), K.reachable(h), K.ready(h))
+  redis.call('DEL', K.members(h), K.reachable(h), K.ready(h), K.ready_by_id(h))
 end
 redis.call('DEL', K.logged_in())
 redis.call('DEL', K.hotlines())

@@ -33,6 +33,13 @@ async def assert_indexes_right(state: StateLayer, *hotlines: str) -> None:
         reachable, ready = await scanned(state, hotline)
         assert set(await redis.smembers(keys.reachable(hotline))) == reachable, hotline
         assert set(await redis.zrange(keys.ready(hotline), 0, -1)) == ready, hotline
+        penalties = dict(await state.agents.members(hotline))
+        assert set(await redis.zrange(keys.ready_by_id(hotline), 0, -1)) == {
+            f"{penalties[a]:010d}:{a}" for a in ready
+        }, hotline
+        assert set(await redis.zrangebyscore(keys.ready_by_id(hotline), 0, 0)) == set(
+            await redis.zrange(keys.ready_by_id(hotline), 0, -1)
+        )  # every score 0: the lex order is the order
         assert await state.agents.reachable_count(hotline) == len(reachable)
     everyone = await state.agents.states()
     assert await state.agents.logged_in_ids() == sorted(
@@ -84,9 +91,12 @@ async def test_directory_sync_rebuilds_the_indexes_of_every_hotline(state: State
     await assert_indexes_right(state, HOTLINE, OTHER)
     assert await state.agents.reachable_count(OTHER) == 1  # 1001 is logged in: reachable on her new hotline too
     assert await state.agents.reachable_count(HOTLINE) == 1  # 1002 was removed, 1003 is logged out
-    await state.store.redis.delete(state.store.keys.reachable(HOTLINE), state.store.keys.ready(HOTLINE))
+    await state.store.redis.delete(state.store.keys.reachable(HOTLINE), state.store.keys.ready(HOTLINE),
+                                   state.store.keys.ready_by_id(HOTLINE))
     await state.agents.sync_agents([agent("1001", {HOTLINE: 0, OTHER: 1}), agent("1003")])
     assert await state.agents.reachable_count(HOTLINE) == 1
+    await state.agents.sync_agents([agent("1001", {HOTLINE: 7, OTHER: 1}), agent("1003")])  # a new penalty
+    await assert_indexes_right(state, HOTLINE, OTHER)
 
 
 async def test_presence_lost_agents_are_nobody_to_answer(state: StateLayer, clock: Clock) -> None:
@@ -183,3 +193,37 @@ async def test_indexes_stay_right_through_a_random_day(state: StateLayer, clock:
         except StateError:
             pass  # refused transitions (a busy agent paused, ...) change nothing
         await assert_indexes_right(state, HOTLINE, OTHER)
+
+
+async def test_linear_and_round_robin_read_the_id_index_in_order(state: StateLayer, clock: Clock) -> None:
+    """linear and round_robin pick from the id index as the full sort of the free members did (best tier, then id),
+    past pages of busy members; round_robin goes on after the last one rung and wraps; excluded agents are skipped."""
+    ids = [f"a{i:03d}" for i in range(150)]
+    await staff(state, clock, *ids, penalties={a: 0 if i < 70 else 1 if i < 140 else 2 for i, a in enumerate(ids)})
+    for a in ids[:69] + ids[71:100]:  # tier 0: a069 alone free, behind 69 busy; tier 1: a070 and a100..a139
+        await state.agents.pause(a, "lunch")
+    calls = iter(f"c{i}" for i in range(1000))
+
+    async def claim(strategy: str) -> str:
+        call = next(calls)
+        await state.queues.enqueue(call, HOTLINE, owner="i1")
+        got = await state.queues.claim(HOTLINE, strategy, instance="i1")
+        assert got is not None and len(got.agent_ids) == 1
+        await state.queues.connect(call, got.agent_id)
+        await state.queues.release(got.agent_id)
+        return got.agent_id
+
+    assert await claim("linear") == "a069"
+    await state.agents.pause("a069", "lunch")
+    assert await claim("linear") == "a070"
+    tier1 = ["a070", *ids[100:140]]
+    assert [await claim("round_robin") for _ in range(len(tier1) + 2)] == [*tier1, "a070", "a100"]
+    await state.queues.enqueue("x", HOTLINE, owner="i1")
+    got = await state.queues.claim_agent_for_call("x", HOTLINE, "round_robin", ["a101", "a102"], instance="i1")
+    assert got is not None and got.agent_id == "a103"
+    await state.queues.connect("x", "a103")
+    await state.queues.release("a103")
+    for a in tier1[4:]:
+        await state.agents.pause(a, "lunch")  # tier 1: a070 to a102 free, all before a103 (the last one rung)
+    assert [await claim("round_robin") for _ in range(3)] == ["a070", "a100", "a101"]
+    await assert_indexes_right(state, HOTLINE)
