@@ -44,6 +44,7 @@ class CallChannels:
         self._on_end: Callable[[], None] | None = None
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._extra_channels: set[str] = set()
+        self._destroyed: set[str] = set()  # legs Asterisk said are destroyed: no hangup request for them
 
     def deliver(self, event: Event) -> None:
         """Called by the dispatcher for every event concerning this call's channels or bridges."""
@@ -51,6 +52,8 @@ class CallChannels:
             self.hung_up = True
             if not self._ending and self._on_end is not None:
                 self._on_end()
+        if isinstance(event, ChannelDestroyed):
+            self._destroyed.add(event.channel.id)
         self.mailbox.put(event)
 
     @property
@@ -89,7 +92,15 @@ class CallChannels:
         self.own_channel(channel_id)
         if self._own_channel is not None:  # the dispatcher: route the leg's events here
             self._own_channel(channel_id, self)
-        self.on_cleanup(lambda: quietly(self._ari.hangup(channel_id)))
+        self.on_cleanup(lambda: self._hang_up_leg(channel_id))
+
+    def leg_destroyed(self, channel_id: str) -> bool:
+        """Asterisk said `channel_id` (a leg of this call) is destroyed: hanging it up would only get a 404."""
+        return channel_id in self._destroyed
+
+    async def _hang_up_leg(self, channel_id: str) -> None:
+        if channel_id not in self._destroyed:  # e.g. the agent hung up: her leg is long gone by the cleanup
+            await quietly(self._ari.hangup(channel_id))
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:
         """Register an async cleanup run when the call ends, whatever the reason (LIFO)."""

@@ -60,7 +60,7 @@ class Conversations:
             if stage == "lost":
                 return
             if stage != "over":
-                await hang_up_until_gone(self._ari, leg.channel_id)
+                await hang_up_until_gone(self._ari, leg.channel_id, call.leg_destroyed)
             if stage == "offered":  # gone before the conversation: out of the queue, the ringing agent freed
                 await quietly_state(self._state.queues.leave(call.call_id), "queue_leave_failed")
                 return
@@ -80,7 +80,7 @@ class Conversations:
             stage = "lost"
             log.warning("agent_leg_lost_before_bridge", agent=agent_id, error=exc.message)
             call.note("agent:lost", agent=agent_id)
-            await hang_up_until_gone(self._ari, leg.channel_id)
+            await hang_up_until_gone(self._ari, leg.channel_id, call.leg_destroyed)
             await quietly_state(self._state.queues.release(agent_id), "agent_release_failed")  # the call requeued
             await quietly(self._ari.destroy_bridge(bridge.id))
             return False
