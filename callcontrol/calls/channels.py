@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, quietly
-from callcontrol.ari.models import ChannelDestroyed, Event
+from callcontrol.ari.models import ChannelDestroyed, Event, StasisEnd
 from callcontrol.ari.resources import Channel
 from callcontrol.calls.mailbox import Mailbox
 from callcontrol.calls.port import channel_ended
@@ -44,7 +44,8 @@ class CallChannels:
         self._on_end: Callable[[], None] | None = None
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._extra_channels: set[str] = set()
-        self._destroyed: set[str] = set()  # legs Asterisk said are destroyed: no hangup request for them
+        self._destroyed: set[str] = set()  # legs Asterisk said are destroyed (ChannelDestroyed)
+        self._left: set[str] = set()  # legs that left our application (StasisEnd; an agent leg's is its hangup)
 
     def deliver(self, event: Event) -> None:
         """Called by the dispatcher for every event concerning this call's channels or bridges."""
@@ -54,6 +55,9 @@ class CallChannels:
                 self._on_end()
         if isinstance(event, ChannelDestroyed):
             self._destroyed.add(event.channel.id)
+            self._left.add(event.channel.id)
+        elif isinstance(event, StasisEnd):
+            self._left.add(event.channel.id)
         self.mailbox.put(event)
 
     @property
@@ -99,7 +103,9 @@ class CallChannels:
         return channel_id in self._destroyed
 
     async def _hang_up_leg(self, channel_id: str) -> None:
-        if channel_id not in self._destroyed:  # e.g. the agent hung up: her leg is long gone by the cleanup
+        """At the call's end: a leg that already left our application (the agent hung up: StasisEnd, then it is
+        destroyed; we never send a leg back to a dialplan) is not hung up again."""
+        if channel_id not in self._left:
             await quietly(self._ari.hangup(channel_id))
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:

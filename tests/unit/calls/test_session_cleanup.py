@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from callcontrol.ari.models import Channel, ChannelDestroyed, ChannelHangupRequest
+from callcontrol.ari.models import Channel, ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
 
@@ -61,14 +61,16 @@ async def test_given_a_bug_when_cleanup_fails_then_its_traceback_is_logged(json_
     assert len(failed) == 1 and "KeyError" in failed[0].get("exception", ""), failed
 
 
-async def test_given_a_leg_destroyed_when_the_call_ends_then_only_the_legs_still_up_are_hung_up():
-    """A leg Asterisk said is destroyed (the agent hung up) gets no hangup request at the end; one that only asked
-    to hang up, and the citizen, still do."""
+async def test_given_a_leg_gone_when_the_call_ends_then_only_the_legs_still_up_are_hung_up():
+    """A leg Asterisk said is destroyed or out of Stasis (the agent hung up) gets no hangup request at the end; one
+    that only asked to hang up, and the citizen, still do."""
     ari = HangupOnlyAri()
     call = session(ari)
     call.attach_leg("c1-gone")
+    call.attach_leg("c1-left")
     call.attach_leg("c1-ending")
     call.deliver(ChannelDestroyed(type="ChannelDestroyed", channel=Channel(id="c1-gone")))
+    call.deliver(StasisEnd(type="StasisEnd", channel=Channel(id="c1-left")))
     call.deliver(ChannelHangupRequest(type="ChannelHangupRequest", channel=Channel(id="c1-ending")))
     await call.cleanup()
     assert ari.hung_up == ["c1-ending", "c1"]
