@@ -13,10 +13,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callcontrol.ari.client import AriClient
 from callcontrol.ari.errors import AriError, quietly
-from callcontrol.ari.models import ChannelDestroyed, Event, StasisEnd
+from callcontrol.ari.models import ChannelDestroyed, Event
 from callcontrol.ari.resources import Channel
 from callcontrol.calls.mailbox import Mailbox
-from callcontrol.calls.port import channel_ended
+from callcontrol.calls.port import END_EVENTS, channel_ended
 
 if TYPE_CHECKING:
     from callcontrol.calls.session import CallSession
@@ -45,7 +45,7 @@ class CallChannels:
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._extra_channels: set[str] = set()
         self._destroyed: set[str] = set()  # legs Asterisk said are destroyed (ChannelDestroyed)
-        self._left: set[str] = set()  # legs that left our application (StasisEnd; an agent leg's is its hangup)
+        self._ended: set[str] = set()  # legs hanging up or gone (END_EVENTS): no hangup request for them
 
     def deliver(self, event: Event) -> None:
         """Called by the dispatcher for every event concerning this call's channels or bridges."""
@@ -53,11 +53,10 @@ class CallChannels:
             self.hung_up = True
             if not self._ending and self._on_end is not None:
                 self._on_end()
-        if isinstance(event, ChannelDestroyed):
-            self._destroyed.add(event.channel.id)
-            self._left.add(event.channel.id)
-        elif isinstance(event, StasisEnd):
-            self._left.add(event.channel.id)
+        if isinstance(event, END_EVENTS):
+            self._ended.add(event.channel.id)
+            if isinstance(event, ChannelDestroyed):
+                self._destroyed.add(event.channel.id)
         self.mailbox.put(event)
 
     @property
@@ -103,9 +102,10 @@ class CallChannels:
         return channel_id in self._destroyed
 
     async def _hang_up_leg(self, channel_id: str) -> None:
-        """At the call's end: a leg that already left our application (the agent hung up: StasisEnd, then it is
-        destroyed; we never send a leg back to a dialplan) is not hung up again."""
-        if channel_id not in self._left:
+        """At the call's end: a leg already ending is not hung up again (the agent hung up). Asterisk publishes
+        ChannelHangupRequest only for a hangup that ends the channel (ast_queue_hangup, ast_softhangup with a
+        fatal flag: main/channel.c); StasisEnd of a leg is its hangup (legs never go back to a dialplan)."""
+        if channel_id not in self._ended:
             await quietly(self._ari.hangup(channel_id))
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:

@@ -61,16 +61,15 @@ async def test_given_a_bug_when_cleanup_fails_then_its_traceback_is_logged(json_
     assert len(failed) == 1 and "KeyError" in failed[0].get("exception", ""), failed
 
 
-async def test_given_a_leg_gone_when_the_call_ends_then_only_the_legs_still_up_are_hung_up():
-    """A leg Asterisk said is destroyed or out of Stasis (the agent hung up) gets no hangup request at the end; one
-    that only asked to hang up, and the citizen, still do."""
+async def test_given_a_leg_ending_or_gone_when_the_call_ends_then_only_the_legs_still_up_are_hung_up():
+    """A leg that asked to hang up, left Stasis or is destroyed (the agent hung up) gets no hangup request at the
+    end; a leg Asterisk said nothing about, and the citizen, still do."""
     ari = HangupOnlyAri()
     call = session(ari)
-    call.attach_leg("c1-gone")
-    call.attach_leg("c1-left")
-    call.attach_leg("c1-ending")
+    for leg in ("c1-gone", "c1-left", "c1-ending", "c1-up"):
+        call.attach_leg(leg)
     call.deliver(ChannelDestroyed(type="ChannelDestroyed", channel=Channel(id="c1-gone")))
     call.deliver(StasisEnd(type="StasisEnd", channel=Channel(id="c1-left")))
     call.deliver(ChannelHangupRequest(type="ChannelHangupRequest", channel=Channel(id="c1-ending")))
     await call.cleanup()
-    assert ari.hung_up == ["c1-ending", "c1"]
+    assert ari.hung_up == ["c1-up", "c1"]
