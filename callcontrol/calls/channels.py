@@ -39,6 +39,7 @@ class CallChannels:
         self.mailbox = Mailbox()
         self.hung_up = False  # the citizen's side ended (hangup, vanished channel)
         self._ending = False  # we are ending the call ourselves: the hangup events that follow are not the caller's
+        self.hangup_sent = False  # the flow hung the citizen up (Asterisk answered the request)
         self._ari = ari
         self._own_channel = own_channel  # the dispatcher's: route a leg's events to this call
         self._on_end: Callable[[], None] | None = None
@@ -126,7 +127,7 @@ class CallChannels:
                 log.warning("call_cleanup_failed", error=str(exc) or type(exc).__name__)
             except Exception:
                 log.exception("call_cleanup_failed")
-        if not self.hung_up and fall_back:
+        if not self.hung_up and not self.hangup_sent and fall_back:
             try:
                 await self._ari.continue_in_dialplan(self.channel.id)
             except AriError as exc:
@@ -134,5 +135,5 @@ class CallChannels:
             else:
                 log.info("call_handed_to_fallback")
                 self.hung_up = True  # the dialplan's now
-        if not self.hung_up:
+        if not self.hung_up and not self.hangup_sent:  # the flow's own hangup may still be on its way back
             await quietly(self._ari.hangup(self.channel.id))
