@@ -16,7 +16,7 @@ from callcontrol.ari.errors import AriError, quietly
 from callcontrol.ari.models import ChannelDestroyed, Event
 from callcontrol.ari.resources import Channel
 from callcontrol.calls.mailbox import Mailbox
-from callcontrol.calls.port import channel_ended
+from callcontrol.calls.port import END_EVENTS, channel_ended
 
 if TYPE_CHECKING:
     from callcontrol.calls.session import CallSession
@@ -39,11 +39,14 @@ class CallChannels:
         self.mailbox = Mailbox()
         self.hung_up = False  # the citizen's side ended (hangup, vanished channel)
         self._ending = False  # we are ending the call ourselves: the hangup events that follow are not the caller's
+        self.hangup_sent = False  # the flow hung the citizen up (Asterisk answered the request)
         self._ari = ari
         self._own_channel = own_channel  # the dispatcher's: route a leg's events to this call
         self._on_end: Callable[[], None] | None = None
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._extra_channels: set[str] = set()
+        self._destroyed: set[str] = set()  # legs Asterisk said are destroyed (ChannelDestroyed)
+        self._ended: set[str] = set()  # legs hanging up or gone (END_EVENTS): no hangup request for them
 
     def deliver(self, event: Event) -> None:
         """Called by the dispatcher for every event concerning this call's channels or bridges."""
@@ -51,6 +54,10 @@ class CallChannels:
             self.hung_up = True
             if not self._ending and self._on_end is not None:
                 self._on_end()
+        if isinstance(event, END_EVENTS):
+            self._ended.add(event.channel.id)
+            if isinstance(event, ChannelDestroyed):
+                self._destroyed.add(event.channel.id)
         self.mailbox.put(event)
 
     @property
@@ -89,7 +96,18 @@ class CallChannels:
         self.own_channel(channel_id)
         if self._own_channel is not None:  # the dispatcher: route the leg's events here
             self._own_channel(channel_id, self)
-        self.on_cleanup(lambda: quietly(self._ari.hangup(channel_id)))
+        self.on_cleanup(lambda: self._hang_up_leg(channel_id))
+
+    def leg_destroyed(self, channel_id: str) -> bool:
+        """Asterisk said `channel_id` (a leg of this call) is destroyed: hanging it up would only get a 404."""
+        return channel_id in self._destroyed
+
+    async def _hang_up_leg(self, channel_id: str) -> None:
+        """At the call's end: a leg already ending is not hung up again (the agent hung up). Asterisk publishes
+        ChannelHangupRequest only for a hangup that ends the channel (ast_queue_hangup, ast_softhangup with a
+        fatal flag: main/channel.c); StasisEnd of a leg is its hangup (legs never go back to a dialplan)."""
+        if channel_id not in self._ended:
+            await quietly(self._ari.hangup(channel_id))
 
     def on_cleanup(self, action: Callable[[], Awaitable[None]]) -> None:
         """Register an async cleanup run when the call ends, whatever the reason (LIFO)."""
@@ -109,7 +127,7 @@ class CallChannels:
                 log.warning("call_cleanup_failed", error=str(exc) or type(exc).__name__)
             except Exception:
                 log.exception("call_cleanup_failed")
-        if not self.hung_up and fall_back:
+        if not self.hung_up and not self.hangup_sent and fall_back:
             try:
                 await self._ari.continue_in_dialplan(self.channel.id)
             except AriError as exc:
@@ -117,5 +135,5 @@ class CallChannels:
             else:
                 log.info("call_handed_to_fallback")
                 self.hung_up = True  # the dialplan's now
-        if not self.hung_up:
+        if not self.hung_up and not self.hangup_sent:  # the flow's own hangup may still be on its way back
             await quietly(self._ari.hangup(self.channel.id))

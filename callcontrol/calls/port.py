@@ -120,6 +120,10 @@ class RoutedCall(CallPort, Protocol):
         """Run `action` when the call ends, whatever the reason (last registered, first run)."""
         ...
 
+    def leg_destroyed(self, channel_id: str) -> bool:
+        """Asterisk said this leg is destroyed (its ChannelDestroyed came): nothing left to hang up."""
+        ...
+
     async def hand_back(self, context: str) -> None:
         """Leave the citizen to the dialplan at `context` (extension s): the call is over for callcontrol and its
         channel is not hung up (the degraded route)."""

@@ -200,7 +200,11 @@ class CallSession(CallChannels):
 
     async def hangup(self, reason: str = "normal") -> None:
         self._ending = True
-        await quietly(self._ari.hangup(self.channel.id, reason))
+        await quietly(self._hang_up_citizen(reason))
+
+    async def _hang_up_citizen(self, reason: str) -> None:
+        await self._ari.hangup(self.channel.id, reason)
+        self.hangup_sent = True  # Asterisk took it: the cleanup sends no second one
 
     # ------------------------------------------------------------------------------------------ helpers
 

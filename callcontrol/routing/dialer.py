@@ -135,7 +135,7 @@ class Dialer:
                 await self.tell_taken(leg_id)  # `dismiss` hangs it up once she heard it
             elif not accepted:  # rang out, refused, or cancelled before she answered: never leave it open, and
                 # gone before the agent can be freed (else her next call could ring while this one still does)
-                await hang_up_until_gone(self._ari, leg_id)
+                await hang_up_until_gone(self._ari, leg_id, call.leg_destroyed)
 
     async def tell_taken(self, leg_id: str) -> None:
         """The agent answered but another agent took the call: stop the whisper, say "appel déjà pris"."""
@@ -156,7 +156,7 @@ class Dialer:
                     or (isinstance(e, PlaybackFinished) and e.playback.id == taken_id(leg_id)),
                     timeout=TAKEN_PROMPT_MAX_SECONDS,
                 )
-        await hang_up_until_gone(self._ari, leg_id)
+        await hang_up_until_gone(self._ari, leg_id, call.leg_destroyed)
 
     async def _whisper_and_accept(
         self, call: RoutedCall, leg_id: str, device: Device, hotline: HotlineRouting, preface: Sequence[str] = ()
@@ -200,13 +200,18 @@ class Dialer:
                 return True
 
 
-async def hang_up_until_gone(ari: AriClient, leg_id: str) -> None:
+async def hang_up_until_gone(ari: AriClient, leg_id: str, gone: Callable[[str], bool] | None = None) -> None:
     """Hang an agent's leg up and return once Asterisk no longer has it (at most LEG_GONE_MAX_SECONDS): only then
-    may the agent be offered another call, or her phone would ring while this call is still up. Never raises."""
+    may the agent be offered another call, or her phone would ring while this call is still up. `gone`: the
+    call's `leg_destroyed` (its ChannelDestroyed already came: no hangup, no GET). Never raises."""
+    if gone is not None and gone(leg_id):
+        return
     await quietly(ari.hangup(leg_id))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LEG_GONE_MAX_SECONDS
     while loop.time() < deadline:
+        if gone is not None and gone(leg_id):
+            return
         try:
             await ari.channel(leg_id)
         except AriError:  # ResourceGone (404): gone; any other error: nothing more to learn

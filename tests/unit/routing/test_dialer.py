@@ -203,3 +203,12 @@ async def test_agent_phone_shows_the_hotline_and_the_number_the_policy_allows(de
     await ring.leg_id()
     ring.task.cancel()
     assert ring.ari.named("originate")[0][3] == shown
+
+
+async def test_phone_that_refuses_is_not_hung_up_again_once_asterisk_said_its_leg_is_destroyed():
+    """A leg whose ChannelDestroyed came is gone: no hangup request for it (Asterisk would answer 404)."""
+    ring = Ringing(Device.SOFTPHONE)
+    leg = await ring.leg_id()
+    ring.call.deliver(ChannelDestroyed(type="ChannelDestroyed", channel=Channel(id=leg), cause=17))
+    assert (await ring.task).result is LegResult.NO_ANSWER
+    assert not ring.hung_up(leg)
