@@ -73,7 +73,10 @@ class WaitingRoom:
             next_hours = loop.time() + self._hours.recheck_in(hotline)
             offer_after = hotline.callback.offer_after if hotline.callback and self._callbacks else 0
             next_callback = enqueued_at + offer_after if offer_after else math.inf
+            me = asyncio.current_task()
             while True:
+                if me is not None and me.cancelling():  # a hangup's cancel lost on the way (seen in a Redis
+                    raise asyncio.CancelledError  # client's read): never keep a gone citizen waiting
                 now = loop.time()
                 if now >= deadline:
                     call.note("queue:timeout", hotline=hotline.id, waited=round(now - enqueued_at, 1))
