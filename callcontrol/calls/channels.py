@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriError, quietly
+from callcontrol.ari.errors import AriError, AriUnavailable, quietly
 from callcontrol.ari.models import ChannelDestroyed, Event
 from callcontrol.ari.resources import Channel
 from callcontrol.calls.mailbox import Mailbox
@@ -25,6 +25,7 @@ log = structlog.get_logger("callcontrol.calls")
 
 # A dependency being away (Redis, a socket), not a bug: one log line with the error, no traceback.
 _OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
+FALLBACK_LATE_SECONDS = 15.0  # a fallback request Asterisk did not answer in time: how long it may still run
 
 
 class CallChannels:
@@ -128,12 +129,26 @@ class CallChannels:
             except Exception:
                 log.exception("call_cleanup_failed")
         if not self.hung_up and not self.hangup_sent and fall_back:
-            try:
-                await self._ari.continue_in_dialplan(self.channel.id)
-            except AriError as exc:
-                log.warning("call_fallback_failed", error=exc.message)
-            else:
-                log.info("call_handed_to_fallback")
-                self.hung_up = True  # the dialplan's now
+            await self._fall_back()
         if not self.hung_up and not self.hangup_sent:  # the flow's own hangup may still be on its way back
             await quietly(self._ari.hangup(self.channel.id))
+
+    async def _fall_back(self) -> None:
+        """The citizen to the dialplan's fallback route. A request Asterisk did not answer in time (a storm) may
+        still run there: wait for the channel to leave us rather than hang it up (that hangup, queued behind, would
+        end the fallback route itself); still ours after FALLBACK_LATE_SECONDS, ask once more, and leave it to
+        whichever request Asterisk runs (a continue for a channel gone from Stasis is refused, harmlessly)."""
+        for attempt in (1, 2):
+            try:
+                await self._ari.continue_in_dialplan(self.channel.id)
+            except AriUnavailable as exc:
+                log.warning("call_fallback_late", error=exc.message, attempt=attempt)
+                if await self.mailbox.take(channel_ended(self.channel.id), timeout=FALLBACK_LATE_SECONDS):
+                    break
+                continue
+            except AriError as exc:
+                log.warning("call_fallback_failed", error=exc.message)
+                return
+            break
+        log.info("call_handed_to_fallback")
+        self.hung_up = True  # the dialplan's now (or soon: the request is queued in Asterisk)

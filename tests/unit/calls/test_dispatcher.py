@@ -239,3 +239,22 @@ async def test_leg_of_a_call_that_is_gone_is_hung_up_as_an_orphan(harness, fake_
     await eventually(lambda: fake_ari.find("DELETE", "/channels/c9-1a2b3c4d"))
     assert not fake_ari.find("POST", "/channels/c9-1a2b3c4d/play/*") and h.dispatcher.active_calls == []
     assert json_logs.events("orphan_channel_hung_up")
+
+
+async def test_fallback_request_unanswered_is_asked_again_never_a_hangup(
+    harness, fake_ari: FakeAri, json_logs: JsonLogs, monkeypatch
+):
+    """A crashed call whose fallback request Asterisk did not answer (503, a storm) is not hung up (that hangup
+    could end the fallback route once the first request runs): the request is made again."""
+    monkeypatch.setattr("callcontrol.calls.channels.FALLBACK_LATE_SECONDS", 0.2)
+
+    async def handler(call: CallSession) -> None:
+        raise RuntimeError("routing bug")
+
+    fake_ari.fail("POST", "/channels/c1/continue", 503, "overloaded", times=1)
+    h = await harness({"inbound": handler})
+    await h.call("c1")
+    await h.wait_ended("c1")
+    assert len(fake_ari.find("POST", "/channels/c1/continue")) == 2
+    assert not fake_ari.find("DELETE", "/channels/c1")
+    assert json_logs.events("call_fallback_late") and json_logs.events("call_handed_to_fallback")
