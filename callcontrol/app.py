@@ -19,7 +19,6 @@ from callcontrol.ari.client import AriClient
 from callcontrol.ari.connection import AriConnection
 from callcontrol.ari.event_filter import EventFilter
 from callcontrol.ari.events import EventStream
-from callcontrol.ari.models import Event
 from callcontrol.ari.ws_lanes import RestLanes
 from callcontrol.ari.ws_rest import WsRest
 from callcontrol.calls.dispatcher import CallDispatcher, DispatcherSettings
@@ -31,7 +30,6 @@ from callcontrol.followup.recorder import FollowUp
 from callcontrol.followup.retention import keep_retention
 from callcontrol.metrics import Metrics
 from callcontrol.routing.agent_calls import INTERNAL
-from callcontrol.routing.bridge_pool import BridgePool
 from callcontrol.routing.callback import CALLBACK_KIND, CallbackDesk
 from callcontrol.routing.callback_offer import CallbackOffers
 from callcontrol.routing.callback_slots import Appointments
@@ -129,7 +127,6 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             state=state, policy=dial_out_policy(config), clock=clock, day_end=hours, appointments=appointments
         )
         dialer = Dialer(ari, identity)
-        bridges = BridgePool(ari, instance=instance_id)  # conversation bridges reused: no create/destroy per call
         router = HotlineRouter(
             ari=ari,
             state=state,
@@ -143,7 +140,6 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
             degraded_context=settings.degraded.context,
             reach=AriReachability(ari),
             callbacks=callback_offers,
-            bridges=bridges,
         )
         # Kept callbacks (routing/callback.py): claimed by any instance, the agent first, then the citizen.
         # state/tickets.py and followup/recorder.py (issue 11's follow-up) once merged: tickets, and recorder=FollowUp
@@ -192,14 +188,6 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
         for entry in config.flows.entries:
             dispatcher.set_handler(entry, flow_handler(runner, router))
         connected = EventFilter(ari).before(dispatcher.reconcile)  # only the event types we read, then reconcile
-
-        async def on_event(event: Event) -> None:
-            bridges.on_event(event)  # a channel leaving a pooled bridge (even once its call is over)
-            await dispatcher.on_event(event)
-
-        async def on_connect() -> None:
-            await connected()
-            await bridges.on_connect()
         log.info(
             "callcontrol_starting",
             app=settings.ari.app,
@@ -224,7 +212,7 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                     tg.create_task(callback_upkeep.run()),
                     tg.create_task(duty_mirror.run()),
                     tg.create_task(rota.run()),
-                    tg.create_task(events.run(on_event, on_connect=on_connect)),
+                    tg.create_task(events.run(dispatcher.on_event, on_connect=connected)),
                     tg.create_task(endpoint_events.run(endpoints.on_event, on_connect=endpoints.on_connect)),
                     tg.create_task(serve(web_app, settings.http.bind, settings.http.port)),
                     tg.create_task(board.run()),
@@ -239,7 +227,6 @@ async def run(config: ConfigSet, *, clock_override: str | None = None, stop: asy
                 await dispatcher.shutdown()
                 router.shutdown()
                 callbacks.shutdown()
-                await bridges.close()
         finally:
             with contextlib.suppress(Exception):
                 await redis.aclose()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import structlog
 from redis.exceptions import RedisError
 
 from callcontrol.ari.client import AriClient
-from callcontrol.ari.errors import AriError, BridgeGone, quietly
+from callcontrol.ari.errors import AriError, quietly
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
-from callcontrol.routing.bridge_pool import BridgePool
 from callcontrol.routing.dialer import Leg, hang_up_until_gone
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.errors import StateError
@@ -22,20 +20,9 @@ from callcontrol.state.layer import StateLayer
 log = structlog.get_logger("callcontrol.routing")
 
 
-@dataclass
-class _Booked:
-    """One conversation's bridge: which, whether the pool lent it, the channels added, closed yet."""
-
-    id: str
-    pooled: bool = False
-    added: tuple[str, ...] = ()
-    closed: bool = False
-
-
 class Conversations:
-    def __init__(self, *, ari: AriClient, state: StateLayer, clock: Clock, bridges: BridgePool | None = None):
+    def __init__(self, *, ari: AriClient, state: StateLayer, clock: Clock):
         self._ari = ari
-        self._bridges = bridges  # conversation bridges kept for the next call (None: one created per call)
         self._state = state
         self._clock = clock
         self._task_group: asyncio.TaskGroup | None = None
@@ -82,14 +69,11 @@ class Conversations:
         call.on_cleanup(free_agent)
         if music is not None:
             await music  # never stopped before it started
-        bridge = await self._open(call)
-        call.on_cleanup(lambda: self._close(bridge))
-        # ARI's addChannel does not stop a channel's music on hold (res/stasis/control.c imparts the channel; only
-        # ast_bridge_add_channel, which ARI does not use, calls ast_moh_stop): without this the citizen would keep
-        # hearing the music and the agent's voice would be dropped (bench/rest-ops.md).
+        bridge = await self._ari.create_bridge("mixing", name=f"cc-{call.call_id}")
+        call.on_cleanup(lambda: quietly(self._ari.destroy_bridge(bridge.id)))
         await quietly(self._ari.stop_moh(call.channel_id))
         try:
-            await self._add(bridge, (call.channel_id, leg.channel_id))
+            await self._ari.add_channel(bridge.id, [call.channel_id, leg.channel_id])
         except AriError as exc:
             if call.hung_up:
                 raise
@@ -98,7 +82,7 @@ class Conversations:
             call.note("agent:lost", agent=agent_id)
             await hang_up_until_gone(self._ari, leg.channel_id, call.leg_destroyed)
             await quietly_state(self._state.queues.release(agent_id), "agent_release_failed")  # the call requeued
-            await self._close(bridge)
+            await quietly(self._ari.destroy_bridge(bridge.id))
             return False
         stage = "connected"
         if on_connected is not None:
@@ -115,37 +99,6 @@ class Conversations:
         stage = "over"
         call.note("agent_hung_up", agent=agent_id)
         return True
-
-    async def _open(self, call: RoutedCall) -> _Booked:
-        """The conversation's mixing bridge: a pooled one, or one of its own named after the call."""
-        if self._bridges is None:
-            return _Booked((await self._ari.create_bridge("mixing", name=f"cc-{call.call_id}")).id)
-        return _Booked(await self._bridges.take(), pooled=True)
-
-    async def _add(self, bridge: _Booked, channels: tuple[str, str]) -> None:
-        """Both into the bridge; a pooled bridge Asterisk no longer has (destroyed meanwhile) is swapped once."""
-        try:
-            await self._ari.add_channel(bridge.id, list(channels))
-        except BridgeGone:
-            if not bridge.pooled or self._bridges is None:
-                raise
-            self._bridges.forget(bridge.id)
-            bridge.id = await self._bridges.take()
-            await self._ari.add_channel(bridge.id, list(channels))
-        bridge.added = channels
-
-    async def _close(self, bridge: _Booked) -> None:
-        """Once, when the call ends (or the leg was lost): back to the pool once both left it, if both were added;
-        destroyed otherwise (what it holds is not known)."""
-        if bridge.closed:
-            return
-        bridge.closed = True
-        if self._bridges is None or not bridge.pooled:
-            await quietly(self._ari.destroy_bridge(bridge.id))
-        elif bridge.added:
-            self._bridges.give_back(bridge.id, bridge.added)
-        else:
-            self._bridges.discard(bridge.id)
 
     async def carry_on(
         self,

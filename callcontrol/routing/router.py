@@ -25,7 +25,6 @@ from callcontrol.ari.errors import AriError
 from callcontrol.calls.errors import CallEnded
 from callcontrol.calls.port import RoutedCall
 from callcontrol.clock import Clock
-from callcontrol.routing.bridge_pool import BridgePool
 from callcontrol.routing.callback_offer import CallbackOffers
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.dialer import Dialer
@@ -58,7 +57,6 @@ class HotlineRouter:
         health: RedisHealth | None = None,
         degraded_context: str = "",
         callbacks: CallbackOffers | None = None,
-        bridges: BridgePool | None = None,
     ):
         self._state = state
         self._callbacks = callbacks
@@ -67,7 +65,7 @@ class HotlineRouter:
         self._hotlines = hotlines
         self._instance = instance_id
         self._hours = hours or AlwaysOpen()
-        self.conversations = Conversations(ari=ari, state=state, clock=clock, bridges=bridges)
+        self.conversations = Conversations(ari=ari, state=state, clock=clock)
         reliefs = Reliefs(state, clock.zone)
         offers = OfferDesk(state=state, dialer=dialer, instance_id=instance_id, reach=reach, reliefs=reliefs)
         self.waiting = WaitingRoom(

@@ -11,7 +11,6 @@ from callcontrol.ari.errors import AriError, ChannelGone
 from callcontrol.ari.resources import Bridge, CallerId, Channel
 from callcontrol.calls.session import CallSession
 from callcontrol.clock import Clock
-from callcontrol.routing.bridge_pool import BridgePool
 from callcontrol.routing.dialer import Leg, LegResult
 from callcontrol.routing.distributor import Distributor
 from callcontrol.routing.hotlines import HotlineRouting
@@ -153,7 +152,6 @@ def make_router(
     *,
     health: RedisHealth | None = None,
     degraded_context: str = "",
-    bridges: BridgePool | None = None,
     **settings,
 ) -> tuple[HotlineRouter, Distributor]:
     hotlines = {HOTLINE: HotlineRouting(id=HOTLINE, **settings)}
@@ -170,7 +168,6 @@ def make_router(
         reach=reach,
         health=health,
         degraded_context=degraded_context,
-        bridges=bridges,
     )
     return router, distributor
 
