@@ -73,10 +73,9 @@ class WaitingRoom:
             next_hours = loop.time() + self._hours.recheck_in(hotline)
             offer_after = hotline.callback.offer_after if hotline.callback and self._callbacks else 0
             next_callback = enqueued_at + offer_after if offer_after else math.inf
-            me = asyncio.current_task()
             while True:
-                if me is not None and me.cancelling():  # a hangup's cancel lost on the way (seen in a Redis
-                    raise asyncio.CancelledError  # client's read): never keep a gone citizen waiting
+                if _cancel_pending():  # a hangup's CancelledError lost on the way (seen in a Redis client's read):
+                    raise asyncio.CancelledError  # never keep a gone citizen waiting
                 now = loop.time()
                 if now >= deadline:
                     call.note("queue:timeout", hotline=hotline.id, waited=round(now - enqueued_at, 1))
@@ -138,7 +137,7 @@ class WaitingRoom:
             elif not music.cancelled():
                 music.exception()  # retrieved: quietly() already swallowed what an ARI error would say
             self._distributor.unregister(call.call_id)
-            if not connected and not kept and (call.hung_up or not _shutting_down()):
+            if not connected and not kept and (call.hung_up or not _cancel_pending()):
                 # The citizen left (or the wait ended): out of the queue at once. When callcontrol itself is
                 # stopping, the entry stays: the next instance adopts the call at its place.
                 await self.leave(call.call_id)
@@ -217,8 +216,9 @@ class WaitingRoom:
         return offer
 
 
-def _shutting_down() -> bool:
-    """This task is being cancelled for a reason other than the caller hanging up (callcontrol stopping)."""
+def _cancel_pending() -> bool:
+    """This task is being cancelled: callcontrol stopping when the caller has not hung up (`call.hung_up` tells),
+    or a hangup whose CancelledError something on the way swallowed."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
 
