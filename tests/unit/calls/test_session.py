@@ -38,6 +38,20 @@ async def test_play_returns_interrupting_digit_and_stops_playback(harness, fake_
     assert fake_ari.find("DELETE", f"/playbacks/{playback_id}")
 
 
+async def test_a_key_that_cuts_a_prompt_short_is_acted_on_before_asterisk_answers_the_stop(harness, fake_ari: FakeAri):
+    """The citizen's choice goes on at once: play() returns the key while Asterisk has not yet answered the stop."""
+    results: dict[str, object] = {}
+    stop = fake_ari.hold("DELETE", "/playbacks/*")
+    h = await harness({"inbound": recording(results, lambda call: call.play(["callcontrol/menu"], interrupt="1"))})
+    await h.call("c1")
+    await eventually(lambda: fake_ari.find("POST", "/channels/c1/play/*"))
+    await fake_ari.push(fake_ari.dtmf("c1", "1"))
+    await eventually(lambda: results)
+    assert results == {"value": "1"} and fake_ari.find("DELETE", "/playbacks/*")  # asked, not answered yet
+    stop.set()
+    await h.wait_ended("c1")
+
+
 async def test_prompt_that_finishes_returns_none(harness):
     """A prompt played to its end (PlaybackFinished) returns None and stops nothing."""
     results: dict[str, object] = {}

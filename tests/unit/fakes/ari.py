@@ -60,6 +60,7 @@ class FakeAri(EventSocket, RestRoutes, RequestRecords):
 
     def __post_init__(self) -> None:
         self._failures: list[Failure] = []
+        self._holds: list[tuple[str, str, asyncio.Event]] = []
         self._runner: web.AppRunner | None = None
         self._connected = asyncio.Condition()
         self._timers: set[asyncio.Task[None]] = set()

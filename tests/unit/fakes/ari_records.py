@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import fnmatch
 import json
 import socket
@@ -44,6 +46,7 @@ class RequestRecords:
 
     requests: list[RecordedRequest]
     _failures: list[Failure]
+    _holds: list[tuple[str, str, asyncio.Event]]
 
     def fail(self, method: str, path: str, status: int, message: str | None = None, *, times: int | None = 1) -> None:
         """Answer `method path` (fnmatch pattern without /ari, e.g. "/channels/*/answer") with an error status and
@@ -52,6 +55,18 @@ class RequestRecords:
 
     def reset_failures(self) -> None:
         self._failures.clear()
+
+    def hold(self, method: str, path: str) -> asyncio.Event:
+        """Keep the answer to `method path` (fnmatch pattern) until the returned event is set: Asterisk slow to
+        answer it. On a websocket, the requests behind it on that socket wait too, as in Asterisk."""
+        release = asyncio.Event()
+        self._holds.append((method.upper(), path, release))
+        return release
+
+    async def _held(self, method: str, path: str) -> None:
+        for held_method, pattern, release in self._holds:
+            if held_method == method and fnmatch.fnmatchcase(path, pattern):
+                await release.wait()
 
     def find(self, method: str, path: str) -> list[RecordedRequest]:
         """Recorded requests matching method and an fnmatch path pattern."""

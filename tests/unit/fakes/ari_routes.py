@@ -23,9 +23,11 @@ class RestRoutes(EventBuilders):
     push: Callable[..., Awaitable[None]]
     _later: Callable[[float, Any], None]
     _take_failure: Callable[[str, str], Failure | None]
+    _held: Callable[[str, str], Awaitable[None]]
 
     async def _route(self, req: RecordedRequest) -> web.Response:
         path = req.path
+        await self._held(req.method, path)
         failure = self._take_failure(req.method, path)
         if failure is not None:
             if failure.message is None:

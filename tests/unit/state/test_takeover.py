@@ -63,6 +63,7 @@ async def test_dead_instance_is_taken_over_once_with_its_calls_at_their_place(st
     await state.queues.enqueue("offered", HOTLINE, owner="dead")
     await state.queues.claim_call_for_agent("offered", "ringer", instance="dead")
     await state.queues.enqueue("waiting", HOTLINE, owner="dead")
+    await asyncio.sleep(0.002)  # arrivals are ranked by the millisecond: in the same one, by call id ("theirs" first)
     await state.queues.enqueue("theirs", HOTLINE, owner="live")
     await state.agents.set_wrap_up("done", clock() - 1)
     await state.agents.set_wrap_up("busy", clock() + 30)
