@@ -12,7 +12,7 @@ import orjson
 from callcontrol.ari.connection import AriConnection
 from callcontrol.ari.errors import AriUnavailable, asterisk_message, error_for
 from callcontrol.ari.resources import Bridge, Channel, Endpoint, LiveRecording
-from callcontrol.ari.ws_rest import WsRest
+from callcontrol.ari.ws_rest import AnsweredLate, WsRest
 
 RequestObserver = Callable[[str, str, float, bool], None]  # method, path, seconds, answered (False: no answer)
 
@@ -64,7 +64,9 @@ class AriClient:
                 status, raw = await self._over_http(method, path, query, data)
             answered = True
         except (TimeoutError, aiohttp.ClientConnectionError, ConnectionError) as exc:
-            raise AriUnavailable(0, f"Asterisk unreachable: {_why(exc)}", method, path) from exc
+            error = AriUnavailable(0, f"Asterisk unreachable: {_why(exc)}", method, path)
+            error.late = exc.status if isinstance(exc, AnsweredLate) else None
+            raise error from exc
         finally:
             if self._on_request is not None:
                 self._on_request(method, path, time.monotonic() - started, answered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 
 import orjson
@@ -52,6 +53,10 @@ class BadRequest(AriError):
 
 class AriUnavailable(AriError):
     """Asterisk could not be reached, or answered 5xx: retry later, never crash a call on it alone."""
+
+    # A request over a websocket that timed out may still be carried out: the status of its late answer
+    # (ws_rest.AnsweredLate), awaited by whoever must know, e.g. whether an originate's leg rings after all.
+    late: asyncio.Future[int] | None = None
 
 
 def asterisk_message(text: str) -> str:

@@ -32,10 +32,21 @@ log = structlog.get_logger("callcontrol.ari")
 REST_RESPONSE = "RESTResponse"  # the event type of an answer; an application's eventFilter must allow it
 PROBE_PATH = "/asterisk/ping"
 RETRY_PROBE_EVERY = 5.0  # s, after a request timed out on a lane, until a probe is answered again
+LATE_ANSWER_KEEP_SECONDS = 60.0  # how long a timed-out request's answer is still awaited (then forgotten)
 
 
 class LaneClosed(ConnectionError):
     """The websocket closed while the request was out: Asterisk may or may not have carried it out."""
+
+
+class AnsweredLate(TimeoutError):
+    """No answer in time, but Asterisk still has the request in the socket's queue and may carry it out later.
+    `status` resolves to the status of its late answer, or fails (LaneClosed, CancelledError once forgotten after
+    LATE_ANSWER_KEEP_SECONDS). An originate's leg may still ring: the dialer waits for it (routing/dialer.py)."""
+
+    def __init__(self, status: asyncio.Future[int]):
+        super().__init__("no answer in time")
+        self.status = status
 
 
 @dataclass(eq=False)
@@ -82,7 +93,7 @@ class WsRest:
                 future.set_exception(LaneClosed(f"websocket {lane.name} closed with the request out"))
 
     def resolve(self, lane: Lane, data: dict[str, Any]) -> None:
-        """A RESTResponse read on `lane`: wake its request (a late answer, after a timeout, is dropped)."""
+        """A RESTResponse read on `lane`: wake its request (or, after its timeout, its AnsweredLate status)."""
         future = lane.pending.pop(str(data.get("request_id", "")), None)
         if future is not None and not future.done():
             future.set_result(data)
@@ -134,19 +145,51 @@ class WsRest:
             message["message_body"] = body.decode()
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         lane.pending[request_id] = future
+        late = False
         try:
             async with asyncio.timeout(timeout):
                 await lane.ws.send_str(orjson.dumps(message).decode())
-                answer = await future
-        except TimeoutError:
-            if path != PROBE_PATH:
-                self._suspect(lane)
+                answer = await asyncio.shield(future)  # a timeout leaves the answer awaitable (AnsweredLate)
+        except TimeoutError as exc:
+            if path == PROBE_PATH:
+                raise
+            self._suspect(lane)
+            late = not lane.closed and not future.done()
+            if late:
+                raise AnsweredLate(self._late_status(lane, request_id, future)) from exc
             raise
         except (aiohttp.ClientError, RuntimeError) as exc:  # sending on a socket that is closing
             raise LaneClosed(f"websocket {lane.name}: {exc or type(exc).__name__}") from exc
         finally:
-            lane.pending.pop(request_id, None)
+            if not late:
+                lane.pending.pop(request_id, None)
         return int(answer.get("status_code") or 0), str(answer.get("message_body") or "")
+
+    def _late_status(self, lane: Lane, request_id: str, answer: asyncio.Future[dict[str, Any]]) -> asyncio.Future[int]:
+        """The status of a timed-out request's answer if it still comes on `lane` (resolve() sets it; detach()
+        fails it); forgotten after LATE_ANSWER_KEEP_SECONDS."""
+        loop = asyncio.get_running_loop()
+        status: asyncio.Future[int] = loop.create_future()
+
+        def answered(done: asyncio.Future[dict[str, Any]]) -> None:
+            forget.cancel()
+            lane.pending.pop(request_id, None)
+            if status.done():
+                return
+            if done.cancelled():
+                status.cancel()
+            elif (error := done.exception()) is not None:
+                status.set_exception(error)
+            else:
+                status.set_result(int(done.result().get("status_code") or 0))
+
+        def forgotten() -> None:
+            answer.cancel()  # answered() then cancels `status` and frees the request's slot
+
+        forget = loop.call_later(LATE_ANSWER_KEEP_SECONDS, forgotten)
+        answer.add_done_callback(answered)
+        status.add_done_callback(_retrieved)
+        return status
 
     # ------------------------------------------------------------------------------------------ internals
 
@@ -182,3 +225,9 @@ class WsRest:
         task = asyncio.get_running_loop().create_task(retry())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _retrieved(future: asyncio.Future[int]) -> None:
+    """Nobody may await a late status: its error is read here, so asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()

@@ -105,13 +105,16 @@ class Dialer:
                 originator=call.channel_id,
             )
         )
+        late: asyncio.Future[int] | None = None  # an originate that timed out may still be carried out
         try:
             try:
                 await asyncio.shield(originate)  # cancelled meanwhile: the originate still ends (see finally)
             except AriError as exc:
-                log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
-                unplaced = isinstance(exc, AriUnavailable)
-                return Leg(agent.id, leg_id, device, LegResult.NOT_PLACED if unplaced else LegResult.FAILED)
+                late = exc.late if isinstance(exc, AriUnavailable) else None
+                if not await _placed_late(late, hotline.ring_timeout + 2, agent.id, leg_id):
+                    log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
+                    unplaced = isinstance(exc, AriUnavailable)
+                    return Leg(agent.id, leg_id, device, LegResult.NOT_PLACED if unplaced else LegResult.FAILED)
             if on_dialled is not None:
                 on_dialled(agent.id)
             event = await call.take(
@@ -131,6 +134,8 @@ class Dialer:
                 originate.cancel()
             elif not originate.cancelled():
                 originate.exception()  # retrieved (an AriError here is already logged or irrelevant)
+            if late is not None and not late.done() and _cancelled():  # a late originate may still come
+                await asyncio.wait({late}, timeout=ORIGINATE_GRACE_SECONDS)
             if answered and not accepted and _cancelled():
                 await self.tell_taken(leg_id)  # `dismiss` hangs it up once she heard it
             elif not accepted:  # rang out, refused, or cancelled before she answered: never leave it open, and
@@ -198,6 +203,26 @@ class Dialer:
             elif needs_key and isinstance(event, ChannelDtmfReceived) and event.digit == "1":
                 await quietly(self._ari.stop_playback(playback_id))
                 return True
+
+
+async def _placed_late(late: asyncio.Future[int] | None, within: float, agent_id: str, leg_id: str) -> bool:
+    """An originate that got no answer in time is still in Asterisk's queue (a storm): wait for its late answer,
+    the agent still reserved. True when Asterisk placed the leg after all: it rings now, and it rings for this
+    call (freeing her before would let it ring while she takes another one)."""
+    if late is None:
+        return False
+    try:
+        status = await asyncio.wait_for(asyncio.shield(late), within)
+    except asyncio.CancelledError:
+        if _cancelled():  # our own task (the citizen left, another agent took the call), not a forgotten answer
+            raise
+        return False
+    except (TimeoutError, ConnectionError):  # still no answer, or its websocket closed
+        return False
+    if status >= 300:
+        return False
+    log.info("agent_originate_late", agent=agent_id, leg=leg_id)
+    return True
 
 
 async def hang_up_until_gone(ari: AriClient, leg_id: str, gone: Callable[[str], bool] | None = None) -> None:

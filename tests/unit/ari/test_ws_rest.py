@@ -127,6 +127,21 @@ async def test_a_request_unanswered_in_time_is_ari_unavailable_and_the_next_ones
     assert wired.transports("POST", "/channels/c1/answer") == ["websocket", "http"]
 
 
+async def test_a_request_answered_after_its_timeout_still_says_what_asterisk_did(wired: Wired):
+    """A request Asterisk carries out after our timeout (a saturated Asterisk) fails at the timeout, and its late
+    answer's status is still delivered (`late`): an originate's leg that rings after all is known."""
+    wired.fake.add_channel("c1")
+    wired.start()
+    await wired.carried_by_websocket()
+    slow = wired.fake.hold("POST", "/channels/c1/answer")
+    with pytest.raises(AriUnavailable) as caught:
+        await wired.client.answer("c1")
+    assert caught.value.late is not None and not caught.value.late.done()
+    slow.set()
+    async with asyncio.timeout(2):
+        assert await caught.value.late == 204
+
+
 async def test_a_websocket_drop_fails_the_requests_it_carried_and_http_carries_the_next(wired: Wired):
     """Requests out on the websocket when it drops fail at once with AriUnavailable (not after the timeout); while
     it reconnects requests go over HTTP, and over the new websocket once it is probed."""

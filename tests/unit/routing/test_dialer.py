@@ -126,6 +126,40 @@ async def test_originate_asterisk_did_not_answer_is_not_placed_not_a_crash():
     assert leg.result is LegResult.NOT_PLACED
 
 
+def _timed_out() -> AriUnavailable:
+    """An originate sent over a websocket that got no answer in time, Asterisk still holding it in its queue."""
+    error = AriUnavailable(0, "Asterisk unreachable: no answer in time", "POST", "/channels")
+    error.late = asyncio.get_running_loop().create_future()
+    return error
+
+
+async def test_originate_placed_late_by_a_saturated_asterisk_rings_for_this_call():
+    """An originate that timed out but that Asterisk carries out later rings for this call: the agent who
+    answers is put through, never freed meanwhile for another citizen while her phone rings."""
+    ring = Ringing(Device.SOFTPHONE)
+    late = ring.ari.originate_error = _timed_out()
+    leg = await ring.leg_id()
+    await asyncio.sleep(5)
+    assert not ring.task.done()  # still hers, still this call's
+    late.late.set_result(200)  # type: ignore[union-attr]
+    ring.call.deliver(StasisStart(type="StasisStart", channel=Channel(id=leg), args=("agent-leg", "c1")))
+    await eventually(lambda: ring.ari.named("play"))
+    ring.whisper_ends()
+    assert (await ring.task).result is LegResult.ACCEPTED and not ring.hung_up(leg)
+
+
+async def test_originate_asterisk_never_answers_is_not_placed_after_the_ring_timeout_and_hung_up():
+    """An originate whose answer never comes holds the agent for at most a ring's time, then is NOT_PLACED (not
+    her miss) and its leg hung up in case Asterisk places it after all."""
+    ring = Ringing(Device.SOFTPHONE)
+    ring.ari.originate_error = _timed_out()
+    leg = await ring.leg_id()
+    started = asyncio.get_running_loop().time()
+    assert (await ring.task).result is LegResult.NOT_PLACED
+    assert HOTLINE.ring_timeout <= asyncio.get_running_loop().time() - started <= HOTLINE.ring_timeout + 2.1
+    assert ring.hung_up(leg)
+
+
 async def test_originate_refused_by_asterisk_is_a_failure_not_a_crash():
     """Asterisk refusing the originate (an unknown endpoint: 4xx) is reported as FAILED, never raised."""
     ari = StubAri()
