@@ -98,6 +98,10 @@ class Distributor:
         self._offers.pop(call_id, None)
         self._waiting_hotlines.pop(call_id, None)
 
+    def retry_soon(self) -> None:
+        """A claim failed on a Redis outage (here or after a no-answer): sweep in OUTAGE_RETRY_SECONDS, not 5 s."""
+        self._retry_soon.set()
+
     async def offer_now(self, hotline: str, triggered_at: float | None = None, *, for_call: str | None = None) -> None:
         """Claim for `hotline` until no free agent or no call of ours is at its head. `triggered_at` (loop time):
         when the reason to look arrived (default: now). `for_call`: a waiting call's own task asking as it starts
@@ -114,7 +118,7 @@ class Distributor:
                 await self._offer_all(hotline, settings, triggered_at, for_call)
             except OUTAGE_ERRORS as exc:  # a failover, Redis restarting: the calls wait on, a sweep comes soon
                 log.warning("claim_failed", hotline=hotline, error=describe(exc), retry_in=OUTAGE_RETRY_SECONDS)
-                self._retry_soon.set()
+                self.retry_soon()
 
     async def _offer_all(
         self, hotline: str, settings: HotlineRouting, triggered_at: float, for_call: str | None
@@ -206,7 +210,10 @@ class Distributor:
 
     async def sweep_forever(self) -> None:
         """Every SAFETY_SWEEP_SECONDS, or OUTAGE_RETRY_SECONDS after a claim failed on a Redis outage."""
+        task = asyncio.current_task()
         while True:
+            if task is not None and task.cancelling():  # a cancel swallowed by a Redis client's read (seen with
+                raise asyncio.CancelledError  # fakeredis) never keeps the sweeps going while callcontrol stops
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SAFETY_SWEEP_SECONDS):
                     await self._retry_soon.wait()

@@ -11,7 +11,7 @@ marked unreachable and freed without a miss (it was never rung).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import structlog
@@ -155,26 +155,36 @@ class OfferDesk:
             try:
                 await self._state.queues.release_dismissed(call.call_id, agent_id)
             except Exception as exc:  # Redis away: the takeover or the next reconcile frees her
-                log.warning("release_dismissed_failed", agent=agent_id, error=str(exc) or type(exc).__name__)
+                log.warning("release_dismissed_failed", agent=agent_id, error=describe(exc))
 
     async def _publish(self, event: CallChanged) -> None:
         try:
             await self._state.events.publish(event)
         except Exception as exc:  # an observer missing one ringing is no reason to stop ringing
-            log.debug("call_event_not_published", stage=event.stage.value, error=str(exc) or type(exc).__name__)
+            log.debug("call_event_not_published", stage=event.stage.value, error=describe(exc))
 
-    async def next_claim(self, call: RoutedCall, hotline: HotlineRouting, tried: Sequence[str]) -> Claim | None:
+    async def next_claim(
+        self,
+        call: RoutedCall,
+        hotline: HotlineRouting,
+        tried: Sequence[str],
+        *,
+        on_outage: Callable[[], None] | None = None,
+    ) -> Claim | None:
         """After a no-answer: the next free agent at once, if any (those tried are excluded). The no-answer
         published agent_available, so a distributor (ours or another instance's) may have claimed the call
-        first: its claim is then on its way to the call's inbox and this finds the call offered (None)."""
+        first: its claim is then on its way to the call's inbox and this finds the call offered (None). A Redis
+        outage (a failover): None, and `on_outage` (the distributor's quick retry) is told."""
         try:
             return await self._state.queues.claim_agent_for_call(
                 call.call_id, hotline.id, hotline.strategy, exclude=tried, instance=self._instance
             )
         except CallNotWaiting:
             return None
-        except OUTAGE_ERRORS as exc:  # a failover: the call waits on; the distributor's sweep offers it again
+        except OUTAGE_ERRORS as exc:  # a failover: the call waits on; the distributor offers it again soon
             log.warning("claim_failed", hotline=hotline.id, error=describe(exc))
+            if on_outage is not None:
+                on_outage()
             return None
 
     async def _no_answer(

@@ -126,7 +126,7 @@ class WaitingRoom:
                     call.facts.waiting = True
                 retry_at = loop.time()
                 await self._moh(call, hotline, on=True)
-                claim = await self._offers.next_claim(call, hotline, tried)
+                claim = await self._offers.next_claim(call, hotline, tried, on_outage=self._distributor.retry_soon)
                 if claim is not None:
                     inbox.put_nowait(Offer(claim, retry_at))
         finally:

@@ -8,6 +8,7 @@ import time
 
 import fakeredis
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from callcontrol.ari.models import Channel, StasisEnd
 from callcontrol.calls.errors import CallEnded
@@ -116,4 +117,32 @@ async def test_given_citizen_waiting_when_redis_fails_over_then_she_waits_on_and
         sweeps.cancel()
         task.cancel()
         async with asyncio.timeout(5):  # the citizen's hangup ends her wait
+            await asyncio.gather(sweeps, task, return_exceptions=True)
+
+
+async def test_given_a_no_answer_when_the_next_claim_fails_over_then_the_citizen_is_offered_again_soon(outage):
+    """The claim right after a no-answer failing on a Redis outage costs the citizen half a second (the
+    distributor's quick retry), not the 5 s of its regular sweep."""
+    layer, redis, _server = outage
+    await staff(layer, "alice")
+    ari, dialer = StubAri(), StubDialer({"alice": LegResult.NO_ANSWER})
+    router, distributor = make_router(
+        layer, redis, dialer, ari, health=RedisHealth(), overflow_when_nobody=False, announce_interval=0
+    )
+    claim_for_call = layer.queues.claim_agent_for_call
+
+    async def failing_once(*args, **kwargs):
+        layer.queues.claim_agent_for_call = claim_for_call  # type: ignore[method-assign]
+        raise RedisConnectionError("Connection closed by server.")
+
+    layer.queues.claim_agent_for_call = failing_once  # type: ignore[method-assign]
+    sweeps = asyncio.create_task(distributor.sweep_forever())
+    task = asyncio.create_task(router.enqueue(citizen(ari), HOTLINE))
+    try:
+        await eventually(lambda: len(dialer.rung) >= 2, timeout=3.0)
+        assert dialer.rung[1][1] - dialer.rung[0][1] < 2.0  # the quick retry, not the 5 s sweep
+    finally:
+        sweeps.cancel()
+        task.cancel()
+        async with asyncio.timeout(5):
             await asyncio.gather(sweeps, task, return_exceptions=True)
