@@ -58,17 +58,28 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-MEDIA_PORTS = range(10000, 19996, 4)  # below the kernel's ephemeral range and Asterisk's RTP range (20000+)
+def _media_ports() -> range:
+    """Above the kernel's ephemeral range (32768-60999 by default) and above Asterisk's RTP range (10000-31999,
+    asterisk-conf/rtp.conf). The range once was 10000-19999, inside Asterisk's RTP ports since they were widened:
+    a SIPp could then fail to bind a port Asterisk had just taken for a call ("Unable to bind audio RTP socket")."""
+    try:
+        top = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        top = 60999
+    return range(max(top, 31999) + 1, 65532, 4)
+
+
+MEDIA_PORTS = _media_ports()
 
 
 def free_media_ports() -> int:
     """A base port for SIPp's media: it binds base (audio), base+1 and base+2 (video), base+3. Taken from a range
-    the kernel never hands out, so none of the four can collide with a socket bound to port 0 (our RTP
-    helpers, -cp control ports), and each checked free right now."""
-    for base in random.sample(MEDIA_PORTS, 50):
+    neither the kernel nor Asterisk hands out, so none of the four can collide with a socket bound to port 0 (our
+    RTP helpers, -cp control ports) or with a call's RTP, and each checked free right now."""
+    for base in random.sample(MEDIA_PORTS, min(50, len(MEDIA_PORTS))):
         if not any(udp_port_bound(base + i) for i in range(4)):
             return base
-    raise SippError("no 4 consecutive free UDP ports in 10000-19999 for SIPp's media")
+    raise SippError(f"no 4 consecutive free UDP ports in {MEDIA_PORTS.start}-{MEDIA_PORTS.stop} for SIPp's media")
 
 
 def udp_port_bound(port: int, host: str = LOOPBACK) -> bool:
