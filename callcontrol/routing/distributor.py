@@ -98,6 +98,11 @@ class Distributor:
         self._offers.pop(call_id, None)
         self._waiting_hotlines.pop(call_id, None)
 
+    def deliver(self, claim: Claim, triggered_at: float) -> None:
+        """A registered call's own first claim, made with its enqueue (state/queues.py enqueue_and_claim)."""
+        log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=claim.hotline)
+        self._offers[claim.call_id].put_nowait(Offer(claim, triggered_at))
+
     def retry_soon(self) -> None:
         """A claim failed on a Redis outage (here or after a no-answer): sweep in OUTAGE_RETRY_SECONDS, not 5 s."""
         self._retry_soon.set()

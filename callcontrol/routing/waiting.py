@@ -28,6 +28,7 @@ from callcontrol.routing.offer import OfferDesk
 from callcontrol.routing.ports import HotlineHours
 from callcontrol.state.errors import StateError
 from callcontrol.state.layer import StateLayer
+from callcontrol.state.models import Claim
 
 log = structlog.get_logger("callcontrol.routing")
 
@@ -54,11 +55,20 @@ class WaitingRoom:
         self._hours = hours
         self._callbacks = callbacks
 
-    async def wait(self, call: RoutedCall, hotline: HotlineRouting, enqueued_at: float, queued_at: float) -> str:
+    async def wait(
+        self,
+        call: RoutedCall,
+        hotline: HotlineRouting,
+        enqueued_at: float,
+        queued_at: float,
+        *,
+        first: Claim | None = None,
+    ) -> str:
         """Until an agent took the call and the conversation is over ("answered"), max_wait ran out ("timeout"),
         the hotline closed ("closed"), the switchboard sent it to voicemail ("voicemail") or the citizen chose to be
         called back at their place ("callback"). A switchboard move carries on in the other hotline with the same
-        `enqueued_at`. Loop times: `enqueued_at` started max_wait, `queued_at` routing."""
+        `enqueued_at`. Loop times: `enqueued_at` started max_wait, `queued_at` routing. `first`: the call's own
+        claim, made with its enqueue (else the distributor claims for it now)."""
         loop = asyncio.get_running_loop()
         inbox = self._distributor.register(call.call_id, hotline.id)
         connected = kept = False
@@ -66,7 +76,10 @@ class WaitingRoom:
         # The music starts while the first claim runs: an agent free now is rung one ARI round trip sooner.
         music = asyncio.ensure_future(self._moh(call, hotline, on=True))
         try:
-            await self._distributor.offer_now(hotline.id, queued_at, for_call=call.call_id)
+            if first is not None:
+                self._distributor.deliver(first, queued_at)
+            else:
+                await self._distributor.offer_now(hotline.id, queued_at, for_call=call.call_id)
             tried: list[str] = []
             deadline = enqueued_at + hotline.max_wait
             next_announce = enqueued_at + hotline.announce_first if hotline.announce_interval else math.inf

@@ -78,19 +78,48 @@ class Queues:
 
         The arrival part of the queue score is Redis' TIME (one clock for every instance) unless `now` is given
         (tests, imports): then it is `now`."""
+        args = self._enqueue_args(call_id, hotline, priority, owner, max_length, caller_masked, now, started_at, path,
+                                  require_reachable)  # fmt: skip
+        return int((await self._store.run("enqueue", *args))["position"])
+
+    async def enqueue_and_claim(
+        self,
+        call_id: str,
+        hotline: str,
+        strategy: Strategy | str,
+        *,
+        priority: int = 0,
+        owner: str,
+        max_length: int | None = None,
+        caller_masked: str = "",
+        started_at: float | None = None,
+        path: Sequence[Mapping[str, Any]] = (),
+        require_reachable: bool = False,
+    ) -> tuple[int, Claim | None]:
+        """`enqueue`, then in the same round trip the call's own first claim: (position, the claim when free
+        member(s) were reserved for this very call, else None: no agent free, another call to serve first, or
+        the claim did not run; the distributor then claims as usual). Errors as `enqueue`'s."""
+        args = self._enqueue_args(call_id, hotline, priority, owner, max_length, caller_masked, None, started_at,
+                                  path, require_reachable)  # fmt: skip
+        claim_args = ("head", hotline, Strategy(strategy).value, self._store.now(), owner, CLAIM_SCAN_LIMIT, call_id)
+        queued, claimed = await self._store.run_two(("enqueue", args), ("claim", claim_args))
+        return int(queued["position"]), self._claim(claimed) if claimed is not None else None
+
+    def _enqueue_args(
+        self, call_id: str, hotline: str, priority: int, owner: str, max_length: int | None, caller_masked: str,
+        now: float | None, started_at: float | None, path: Sequence[Mapping[str, Any]], require_reachable: bool,
+    ) -> tuple[str | int | float, ...]:
         check_id("call", call_id)
         check_id("hotline", hotline)
         check_id("instance", owner)
         score = queue_score(priority, now) if now is not None else ""
         if now is None:
             queue_score(priority, 0.0)  # validates the priority before Redis sees it
-        now = self._store.now(now)
-        reply = await self._store.run(
-            "enqueue", call_id, hotline, score, priority, now, owner, max_length or 0, caller_masked,
+        return (
+            call_id, hotline, score, priority, self._store.now(now), owner, max_length or 0, caller_masked,
             "" if started_at is None else started_at, json.dumps(list(path), default=str),
             "1" if require_reachable else "",
-        )
-        return int(reply["position"])
+        )  # fmt: skip
 
     async def history(self, call_id: str) -> CallHistory | None:
         """The start, path, agent and connection time kept with a queued call; None when unknown or not kept."""

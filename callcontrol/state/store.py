@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
-from .errors import raise_for
+from .errors import StateError, raise_for
 
 SCRIPTS = (
     "sync_agents",
@@ -211,9 +212,41 @@ class Store:
 
     async def run(self, name: str, *args: str | int | float) -> dict[str, Any]:
         """Run a script (EVALSHA, loading it on NOSCRIPT); raise the typed error it reports."""
-        raw = await self._scripts[name](keys=[], args=[self.keys.prefix, *(str(a) for a in args)])
-        reply = orjson.loads(raw)
-        if reply == []:  # an empty Lua table may be encoded as [] (fakeredis) or {} (Redis)
-            reply = {}
-        raise_for(reply)
-        return reply
+        raw = await self._scripts[name](keys=[], args=self._args(args))
+        return _decoded(raw)
+
+    async def run_two(
+        self, first: tuple[str, Sequence[str | int | float]], then: tuple[str, Sequence[str | int | float]]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Two scripts in one round trip (a pipeline without transaction: each is atomic, `then` runs right after
+        `first`). `first`'s reply, or its typed error raised; `then`'s reply, or None on its typed error. A Redis
+        that does not have the scripts yet (started, restarted) gets them, and each runs again after the other."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name, args in (first, then):
+                pipe.evalsha(self._scripts[name].sha, 0, *self._args(args))
+            raw_first, raw_then = await pipe.execute(raise_on_error=False)
+        reloaded = isinstance(raw_first, NoScriptError)
+        if reloaded:
+            raw_first = await self._scripts[first[0]](keys=[], args=self._args(first[1]))  # loads it
+        elif isinstance(raw_first, Exception):
+            raise raw_first
+        reply = _decoded(raw_first)
+        if reloaded or isinstance(raw_then, NoScriptError):  # `then` ran before `first`, or not at all
+            raw_then = await self._scripts[then[0]](keys=[], args=self._args(then[1]))
+        try:
+            return reply, None if isinstance(raw_then, Exception) else _decoded(raw_then)
+        except StateError:
+            return reply, None
+
+    def _args(self, args: Sequence[str | int | float]) -> list[str]:
+        return [self.keys.prefix, *(str(a) for a in args)]
+
+
+def _decoded(raw: Any) -> dict[str, Any]:
+    """A script's JSON reply, its typed error raised (state/errors.py)."""
+    reply = orjson.loads(raw)
+    if reply == []:  # an empty Lua table may be encoded as [] (fakeredis) or {} (Redis)
+        reply = {}
+    raise_for(reply)
+    return reply
+

@@ -1,6 +1,8 @@
 -- claim(mode, ...): hand a waiting call to free agent(s), atomically.
---   head           (hotline, strategy, now, instance, scan_limit): the head call of the hotline, if `instance`
---                  owns it, to the agent(s) the strategy picks among the hotline's free members.
+--   head           (hotline, strategy, now, instance, scan_limit[, only]): the head call of the hotline, if
+--                  `instance` owns it, to the agent(s) the strategy picks among the hotline's free members; with
+--                  `only` (a call id), none unless that call is the one offered (a call's claim of its own, sent
+--                  in the same round trip as its enqueue: state/queues.py enqueue_and_claim).
 --   call_for_agent (call, agent, now, instance): a given waiting call to a given free agent (switchboard).
 --   agent_for_call (call, strategy, now, instance, exclude_json, hotline): the next free member of `hotline`
 --                  (not in exclude) for a waiting call (dialer retry after a no-answer).
@@ -134,7 +136,7 @@ local function none(reason, extra)
 end
 
 if mode == 'head' then
-  local h, strategy, now, instance, limit = ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+  local h, strategy, now, instance, limit, only = ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
   local any_free = nil  -- whether any member is free at all (skips aside), looked up once a call needs it
   for _, c in ipairs(redis.call('ZRANGE', K.waiting(h), 0, limit - 1)) do
     local call = hgetall(K.call(c))
@@ -153,6 +155,7 @@ if mode == 'head' then
           return none('not_owner', {call = c, owner = call.owner})
         end
         if agents == nil then return fail('BAD_STRATEGY', {strategy = strategy}) end
+        if not blank(only) and c ~= only then return none('not_this_call', {call = c}) end
         remember(h, strategy, agents)
         return offer(c, call, agents, now, instance)
       end

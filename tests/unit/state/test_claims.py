@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.state import AgentBusy, AgentStatus, CallNotWaiting, CallStatus, Device, StateLayer, Strategy
+from callcontrol.state import (
+    AgentBusy,
+    AgentStatus,
+    CallNotWaiting,
+    CallStatus,
+    Device,
+    QueueFull,
+    StateLayer,
+    Strategy,
+)
 
 from .helpers import HOTLINE, Clock, agent, staff
 
@@ -222,3 +231,29 @@ async def test_a_claim_carries_what_ringing_its_agent_needs(state: StateLayer, c
     assert (record, presence) == await state.agents.record_and_state("1001")
     assert presence.status is AgentStatus.RINGING and presence.reserved_by == "c1"
     assert presence.device is Device.SOFTPHONE and record.softphone == "1001"
+
+
+async def test_a_call_queued_while_an_agent_is_free_is_claimed_in_the_same_round_trip(
+    state: StateLayer, clock: Clock
+) -> None:
+    """enqueue_and_claim: queued, and the free agent reserved for this very call (one round trip, no second claim)."""
+    await staff(state, clock, "1001")
+    position, claim = await state.queues.enqueue_and_claim("c1", HOTLINE, Strategy.LONGEST_IDLE, owner="i1")
+    assert position == 1 and claim is not None and (claim.call_id, claim.agent_ids) == ("c1", ("1001",))
+    assert claim.known["1001"][0].softphone  # her record comes with it, as with a claim of its own
+    assert (await state.queues.get_call("c1")).status is CallStatus.OFFERED
+    assert (await state.agents.get_state("1001")).status is AgentStatus.RINGING
+
+
+async def test_the_claim_with_an_enqueue_takes_only_that_call(state: StateLayer, clock: Clock) -> None:
+    """Nobody free: the call just waits (None). A call of ours ahead and an agent free: that other call is left to
+    the distributor, the agent stays free. A full queue: QueueFull, and nobody is reserved."""
+    _, claim = await state.queues.enqueue_and_claim("c1", HOTLINE, Strategy.LONGEST_IDLE, owner="i1")
+    assert claim is None and (await state.queues.get_call("c1")).status is CallStatus.WAITING
+    await staff(state, clock, "1001")
+    position, claim = await state.queues.enqueue_and_claim("c2", HOTLINE, Strategy.LONGEST_IDLE, owner="i1")
+    assert (position, claim) == (2, None)
+    assert (await state.agents.get_state("1001")).status is AgentStatus.AVAILABLE
+    with pytest.raises(QueueFull):
+        await state.queues.enqueue_and_claim("c3", HOTLINE, Strategy.LONGEST_IDLE, owner="i1", max_length=2)
+    assert (await state.agents.get_state("1001")).status is AgentStatus.AVAILABLE
