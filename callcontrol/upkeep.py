@@ -57,7 +57,10 @@ async def keep_state(
     epoch = StateEpoch(state.store)
     token: str | None = None
     logged_in: list[str] = []  # at the last check: what Redis may forget
+    task = asyncio.current_task()
     while True:
+        if task is not None and task.cancelling():  # a cancel a Redis client's read swallowed: stop all the same
+            raise asyncio.CancelledError
         try:
             async with health.guard(timeout=5.0):
                 # the ids only, from the set the scripts keep: reading every presence here each second cost

@@ -38,7 +38,9 @@ async def running(monkeypatch, json_logs):
     task = asyncio.create_task(upkeep.keep_state(state, config, clock, "i1", RedisHealth(hold=0.01)))
     await eventually(lambda: json_logs.events("agents_synced"))
     yield state, redis, server
-    task.cancel()
+    task.cancel()  # and awaited: a check still running would log into the next test's lines
+    async with asyncio.timeout(2):
+        await asyncio.gather(task, return_exceptions=True)
     await redis.aclose()
 
 
