@@ -37,6 +37,12 @@ async def running(monkeypatch, json_logs):
     clock = Clock(zone=ZoneInfo("Europe/Paris"))
     task = asyncio.create_task(upkeep.keep_state(state, config, clock, "i1", RedisHealth(hold=0.01)))
     await eventually(lambda: json_logs.events("agents_synced"))
+    # The start-up is over only once its epoch is claimed, just after that line: an outage before would make the
+    # next check prepare the state again (a second agents_synced, the come_back test's failure in CI).
+    async with asyncio.timeout(3):
+        while not await redis.exists("cc:epoch"):  # noqa: ASYNC110 (written by the check's task)
+            await asyncio.sleep(0.005)
+    await asyncio.sleep(0.1)  # the claim's own read is answered too
     yield state, redis, server
     task.cancel()  # and awaited: a check still running would log into the next test's lines
     async with asyncio.timeout(2):
