@@ -181,12 +181,14 @@ class HotlineRouter:
             return "full"
         except RedisError as exc:
             # A slow Redis may still have queued it: never leave an entry nobody follows at a queue's head.
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(self._health.timeout):
-                    await self._state.queues.leave(call.call_id)
+            await self._leave_quietly(call.call_id)
             return await self._degrade(call, hotline.id, describe(exc))
         except StateError as exc:
             return _state_unavailable(hotline.id, exc)
+        except asyncio.CancelledError:
+            if call.hung_up:  # she left during the round trip: neither her entry nor the agents its claim
+                await self._leave_quietly(call.call_id)  # reserved may stay (callcontrol stopping: adopted later)
+            raise
         queued_at = loop.time()  # routing may start: the latency of a first offer counts from here
         call.note("queue:waiting", hotline=hotline.id, position=position)
         try:
@@ -195,6 +197,11 @@ class HotlineRouter:
             if call.hung_up:
                 raise
             return await self._degrade(call, hotline.id, describe(exc))
+
+    async def _leave_quietly(self, call_id: str) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self._health.timeout):
+                await self._state.queues.leave(call_id)
 
     async def _nobody(self, call: RoutedCall, hotline: HotlineRouting) -> str:
         """Nobody could answer (overflow_when_nobody): an on-call hotline escalates, any other says `unavailable`."""

@@ -131,3 +131,33 @@ async def test_given_a_call_nobody_follows_when_the_grace_is_over_then_it_leaves
     assert inbox.get_nowait().claim.call_id == "mine"
     with pytest.raises(CallNotFound):
         await layer.queues.get_call("ghost")
+
+
+async def test_a_citizen_who_hangs_up_while_her_enqueue_and_claim_are_on_the_way_leaves_no_agent_reserved(state):
+    """The agent the enqueue's own claim reserved is free again, and the call is gone, when the citizen hung up
+    before the answer came back."""
+    layer, redis = state
+    await staff(layer, "alice")
+    ari, dialer = StubAri(), StubDialer({})
+    router, _distributor = make_router(layer, redis, dialer, ari, announce_interval=0)
+    real = layer.queues.enqueue_and_claim
+    claimed = asyncio.Event()
+
+    async def answer_late(*args, **kwargs):
+        result = await real(*args, **kwargs)  # done in Redis: alice reserved for c1
+        claimed.set()
+        await asyncio.sleep(1)  # the answer still on its way
+        return result
+
+    layer.queues.enqueue_and_claim = answer_late  # type: ignore[method-assign]
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await claimed.wait()
+    assert (await layer.agents.get_state("alice")).status is AgentStatus.RINGING
+    call.hung_up = True  # as the dispatcher marks it on StasisEnd, then cancels the call's task
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await layer.agents.get_state("alice")).status is AgentStatus.AVAILABLE and not dialer.rung
+    with pytest.raises(CallNotFound):
+        await layer.queues.get_call("c1")
