@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from callcontrol.cancelling import cancel_pending
 from callcontrol.clock import Clock
 from callcontrol.configset import ConfigSet
 from callcontrol.state.epoch import StateEpoch
@@ -57,9 +58,8 @@ async def keep_state(
     epoch = StateEpoch(state.store)
     token: str | None = None
     logged_in: list[str] = []  # at the last check: what Redis may forget
-    task = asyncio.current_task()
     while True:
-        if task is not None and task.cancelling():  # a cancel a Redis client's read swallowed: stop all the same
+        if cancel_pending():  # a cancel a Redis client's read swallowed: stop all the same
             raise asyncio.CancelledError
         try:
             async with health.guard(timeout=5.0):

@@ -23,6 +23,7 @@ from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import ChannelDtmfReceived, Event, PlaybackFinished, StasisStart
 from callcontrol.calls.legs import AGENT_LEG, PublicIdentity, leg_args, new_leg_id
 from callcontrol.calls.port import END_EVENTS, RoutedCall, is_about
+from callcontrol.cancelling import cancel_pending
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.models import AgentRecord, Device
 
@@ -134,9 +135,9 @@ class Dialer:
                 originate.cancel()
             elif not originate.cancelled():
                 originate.exception()  # retrieved (an AriError here is already logged or irrelevant)
-            if late is not None and not late.done() and _cancelled():  # a late originate may still come
+            if late is not None and not late.done() and cancel_pending():  # a late originate may still come
                 await asyncio.wait({late}, timeout=ORIGINATE_GRACE_SECONDS)
-            if answered and not accepted and _cancelled():
+            if answered and not accepted and cancel_pending():
                 await self.tell_taken(leg_id)  # `dismiss` hangs it up once she heard it
             elif not accepted:  # rang out, refused, or cancelled before she answered: never leave it open, and
                 # gone before the agent can be freed (else her next call could ring while this one still does)
@@ -214,7 +215,7 @@ async def _placed_late(late: asyncio.Future[int] | None, within: float, agent_id
     try:
         status = await asyncio.wait_for(asyncio.shield(late), within)
     except asyncio.CancelledError:
-        if _cancelled():  # our own task (the citizen left, another agent took the call), not a forgotten answer
+        if cancel_pending():  # our own task (the citizen left, another agent took the call), not a forgotten answer
             raise
         return False
     except (TimeoutError, ConnectionError):  # still no answer, or its websocket closed
@@ -251,9 +252,3 @@ def whisper_id(leg_id: str) -> str:
 
 def taken_id(leg_id: str) -> str:
     return f"{leg_id}-taken"
-
-
-def _cancelled() -> bool:
-    """This task is being cancelled (its ring lost: another agent took the call)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from callcontrol.cancelling import cancel_pending
 from callcontrol.routing.hotlines import HotlineRouting
 from callcontrol.state.callbacks import CALLBACK_OWNER
 from callcontrol.state.errors import StateError
@@ -99,7 +100,8 @@ class Distributor:
         self._waiting_hotlines.pop(call_id, None)
 
     def deliver(self, claim: Claim, triggered_at: float) -> None:
-        """A registered call's own first claim, made with its enqueue (state/queues.py enqueue_and_claim)."""
+        """A claim for a call of ours that waits here (registered): to its inbox. Also a call's own first claim,
+        made with its enqueue (state/queues.py enqueue_and_claim)."""
         log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=claim.hotline)
         self._offers[claim.call_id].put_nowait(Offer(claim, triggered_at))
 
@@ -140,13 +142,11 @@ class Distributor:
                 log.info("callback_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
                 self._callbacks(claim)
                 continue
-            inbox = self._offers.get(claim.call_id)
-            if inbox is None:
+            if claim.call_id not in self._offers:
                 if await self._unfollowed(hotline, claim):
                     return
                 continue
-            log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=hotline)
-            inbox.put_nowait(Offer(claim, triggered_at))
+            self.deliver(claim, triggered_at)
             if claim.call_id == for_call:
                 return
 
@@ -215,10 +215,9 @@ class Distributor:
 
     async def sweep_forever(self) -> None:
         """Every SAFETY_SWEEP_SECONDS, or OUTAGE_RETRY_SECONDS after a claim failed on a Redis outage."""
-        task = asyncio.current_task()
         while True:
-            if task is not None and task.cancelling():  # a cancel swallowed by a Redis client's read (seen with
-                raise asyncio.CancelledError  # fakeredis) never keeps the sweeps going while callcontrol stops
+            if cancel_pending():  # a cancel swallowed by a Redis client's read (seen with fakeredis) never keeps
+                raise asyncio.CancelledError  # the sweeps going while callcontrol stops
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SAFETY_SWEEP_SECONDS):
                     await self._retry_soon.wait()

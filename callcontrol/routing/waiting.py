@@ -20,6 +20,7 @@ from callcontrol.ari.errors import AriError, quietly
 from callcontrol.ari.media import media_uri
 from callcontrol.ari.models import PlaybackFinished
 from callcontrol.calls.port import RoutedCall
+from callcontrol.cancelling import cancel_pending
 from callcontrol.routing.callback_offer import CallbackOffers
 from callcontrol.routing.conversation import Conversations
 from callcontrol.routing.distributor import Distributor, Inbox, Offer, Steer
@@ -87,7 +88,7 @@ class WaitingRoom:
             offer_after = hotline.callback.offer_after if hotline.callback and self._callbacks else 0
             next_callback = enqueued_at + offer_after if offer_after else math.inf
             while True:
-                if _cancel_pending():  # a hangup's CancelledError lost on the way (seen in a Redis client's read):
+                if cancel_pending():  # a hangup's CancelledError lost on the way (seen in a Redis client's read):
                     raise asyncio.CancelledError  # never keep a gone citizen waiting
                 now = loop.time()
                 if now >= deadline:
@@ -150,7 +151,7 @@ class WaitingRoom:
             elif not music.cancelled():
                 music.exception()  # retrieved: quietly() already swallowed what an ARI error would say
             self._distributor.unregister(call.call_id)
-            if not connected and not kept and (call.hung_up or not _cancel_pending()):
+            if not connected and not kept and (call.hung_up or not cancel_pending()):
                 # The citizen left (or the wait ended): out of the queue at once. When callcontrol itself is
                 # stopping, the entry stays: the next instance adopts the call at its place.
                 await self.leave(call.call_id)
@@ -227,13 +228,6 @@ class WaitingRoom:
                 await quietly(self._ari.stop_playback(playback_id))
         await self._moh(call, hotline, on=True)  # also while the offered agent's phone rings
         return offer
-
-
-def _cancel_pending() -> bool:
-    """This task is being cancelled: callcontrol stopping when the caller has not hung up (`call.hung_up` tells),
-    or a hangup whose CancelledError something on the way swallowed."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 async def _next(inbox: Inbox, timeout: float) -> Offer | Steer | None:

@@ -16,6 +16,7 @@ from callcontrol import upkeep
 from callcontrol.clock import Clock
 from callcontrol.configset import load_config_set
 from callcontrol.state import Device, StateLayer
+from callcontrol.state.epoch import StateEpoch
 from callcontrol.state.health import RedisHealth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ async def running(monkeypatch, json_logs):
     # The start-up is over only once its epoch is claimed, just after that line: an outage before would make the
     # next check prepare the state again (a second agents_synced, the come_back test's failure in CI).
     async with asyncio.timeout(3):
-        while not await redis.exists("cc:epoch"):  # noqa: ASYNC110 (written by the check's task)
+        while not await redis.exists(StateEpoch(state.store).key):  # noqa: ASYNC110 (written by the check's task)
             await asyncio.sleep(0.005)
     await asyncio.sleep(0.1)  # the claim's own read is answered too
     yield state, redis, server
