@@ -23,15 +23,16 @@ def allowed(fake_ari: FakeAri) -> set[str]:
 async def test_the_filter_lets_through_every_type_the_adapter_types_and_no_variable_floods(
     fake_ari: FakeAri, client: AriClient
 ):
-    """Asterisk is asked for exactly the types parse_event turns into typed events (the calls' digits, playbacks,
-    hangups, bridges, dials, a replaced application), plus RESTResponse (the answers to REST requests sent over the
+    """Asterisk is asked for exactly the types parse_event turns into typed events (the calls' digits, playbacks'
+    ends, hangups, recordings, a replaced application), plus RESTResponse (the answers to REST requests sent over the
     websocket, which Asterisk filters too), and so stops sending ChannelVarset and the like."""
     await EventFilter(client).apply()
     types = allowed(fake_ari)
     assert types == set(HANDLED_TYPES) | {"RESTResponse"}
     assert {"StasisStart", "StasisEnd", "ChannelDtmfReceived", "PlaybackFinished", "ChannelDestroyed",
-            "ChannelHangupRequest", "ChannelEnteredBridge", "Dial", "ApplicationReplaced"} <= types  # fmt: skip
-    assert not {"ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId"} & types
+            "ChannelHangupRequest", "RecordingFinished", "ApplicationReplaced"} <= types  # fmt: skip
+    assert not {"ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId", "Dial",
+                "ChannelStateChange", "PlaybackStarted", "ChannelEnteredBridge"} & types
     assert fake_ari.event_filter["disallowed"] == []
 
 

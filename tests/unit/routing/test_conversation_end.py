@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from callcontrol.ari.errors import ChannelGone
-from callcontrol.ari.models import Bridge, Channel
+from callcontrol.ari.models import Channel
+from callcontrol.ari.resources import Bridge
 from callcontrol.calls.outcome import Ending, Outcome, decide
 from callcontrol.state.models import AgentStatus, Device
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from callcontrol.ari.models import Bridge, Channel, ChannelDestroyed
+from callcontrol.ari.models import Channel, ChannelDestroyed
+from callcontrol.ari.resources import Bridge
 
 from .kit import HOTLINE, StubAri, StubDialer, citizen, eventually, make_router, staff
 
