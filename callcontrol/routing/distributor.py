@@ -63,6 +63,7 @@ class Distributor:
         self._instance = instance_id
         self._offers: dict[str, Inbox] = {}
         self._waiting_hotlines: dict[str, str] = {}  # local call id -> hotline
+        self._offered: set[str] = set()  # local calls holding an offer (their agent rings): no claim can serve them
         self._locks: dict[str, asyncio.Lock] = {}
         self._not_yet: dict[str, tuple[str, float]] = {}  # call id -> (hotline, loop time first claimed unfollowed)
         self._callbacks: Callable[[Claim], None] | None = None
@@ -82,6 +83,7 @@ class Distributor:
         inbox: Inbox = asyncio.Queue()
         self._offers[call_id] = inbox
         self._waiting_hotlines[call_id] = hotline
+        self._offered.discard(call_id)
         self._not_yet.pop(call_id, None)
         return inbox
 
@@ -94,15 +96,24 @@ class Distributor:
         """A local call is talking to its agent (it never waits again): its hotline is no longer claimed for on its
         behalf, so an agent freed elsewhere costs no claim that can only find nobody of ours waiting."""
         self._waiting_hotlines.pop(call_id, None)
+        self._offered.discard(call_id)
+
+    def waiting_again(self, call_id: str) -> None:
+        """A local call's offer came to nothing (no answer, her leg lost): it waits for an agent again, so an agent
+        freed anywhere is claimed for it. Said before the call's own next claim, so that no agent freed meanwhile
+        goes unclaimed."""
+        self._offered.discard(call_id)
 
     def unregister(self, call_id: str) -> None:
         self._offers.pop(call_id, None)
         self._waiting_hotlines.pop(call_id, None)
+        self._offered.discard(call_id)
 
     def deliver(self, claim: Claim, triggered_at: float) -> None:
         """A claim for a call of ours that waits here (registered): to its inbox. Also a call's own first claim,
         made with its enqueue (state/queues.py enqueue_and_claim)."""
         log.info("call_offered", call_id=claim.call_id, agents=list(claim.agent_ids), hotline=claim.hotline)
+        self._offered.add(claim.call_id)
         self._offers[claim.call_id].put_nowait(Offer(claim, triggered_at))
 
     def retry_soon(self) -> None:
@@ -240,5 +251,11 @@ class Distributor:
             await self.offer_now(hotline)
 
     def _followed(self, hotline: str) -> bool:
-        """A call of ours waits there, or callbacks may (anyone's to claim)."""
-        return hotline in self._callback_hotlines or hotline in self._waiting_hotlines.values()
+        """A call of ours waits there for an agent, or callbacks may (anyone's to claim). A call of ours whose
+        agent rings is not waiting for one: at 10 calls/s nearly every agent's release found one ringing, and
+        its claim could only find nobody (one Lua script per call for nothing). The safety sweep still claims
+        for every hotline where a call of ours is, ringing or not."""
+        if hotline in self._callback_hotlines:
+            return True
+        offered = self._offered
+        return any(h == hotline and c not in offered for c, h in self._waiting_hotlines.items())

@@ -139,10 +139,11 @@ class WaitingRoom:
                     connected = False  # her leg was lost before the bridge: the citizen is back at their place
                     call.facts.waiting = True
                 retry_at = loop.time()
+                self._distributor.waiting_again(call.call_id)  # before its own claim: no agent freed goes unclaimed
                 await self._moh(call, hotline, on=True)
                 claim = await self._offers.next_claim(call, hotline, tried, on_outage=self._distributor.retry_soon)
                 if claim is not None:
-                    inbox.put_nowait(Offer(claim, retry_at))
+                    self._distributor.deliver(claim, retry_at)
         finally:
             if not music.done():
                 await asyncio.wait({music}, timeout=2.0)
