@@ -110,10 +110,14 @@ def main(argv: list[str] | None = None) -> int:
 
     config.flows.load_calendars()  # now rather than in the event loop at the first call (~0.1 s of imports)
     settings = config.settings
-    logs.configure(args.log_format or settings.logging.format, settings.logging.level, cache=True)
+    lines = logs.configure(args.log_format or settings.logging.format, settings.logging.level, cache=True, defer=True)
     clock = args.clock or os.environ.get("CALLCONTROL_CLOCK") or None
-    with asyncio.Runner(loop_factory=app.loop_factory()) as runner:  # uvloop when installed
-        runner.run(app.run(config, clock_override=clock))
+    try:
+        with asyncio.Runner(loop_factory=app.loop_factory()) as runner:  # uvloop when installed
+            runner.run(app.run(config, clock_override=clock))
+    finally:
+        if lines is not None:
+            lines.flush()  # what the loop's last turn logged
     return 0
 
 

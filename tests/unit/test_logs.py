@@ -1,11 +1,15 @@
 """Logs as ops read them: one JSON object per line, call_id per call task, citizen numbers never in full."""
 
 import asyncio
+import io
+import json
 from collections.abc import Iterator
 
 import pytest
 import structlog
 from fakes import JsonLogs
+
+from callcontrol import logs
 
 MASKED = "+33 6•• •• •• 78"
 
@@ -125,3 +129,37 @@ def test_timestamp_is_structlogs_iso_utc_form(monkeypatch, ns: int):
         monkeypatch.setattr(time, "time_ns", lambda t=t: t)
         moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=t // 1000)
         assert stamp(None, "info", {})["timestamp"] == moment.isoformat().replace("+00:00", "Z")
+
+
+async def test_deferred_lines_are_written_once_the_loop_ran_what_was_ready_in_order_and_masked():
+    """The service's writer (defer=True): a line logged in the event loop is not formatted on the spot (the digit
+    goes to Redis first) but right after, in order, masked, one JSON object per line."""
+    stream = io.StringIO()
+    writer = logs.configure("json", "info", stream=stream, defer=True)
+    try:
+        log = structlog.get_logger("t")
+        log.info("call_step", step="digit:1", caller="+33612345678")
+        log.info("call_step", step="enqueue:etat-civil")
+        assert stream.getvalue() == ""
+        await asyncio.sleep(0)
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [line["step"] for line in lines] == ["digit:1", "enqueue:etat-civil"]
+        assert lines[0]["caller"] == MASKED and lines[0]["level"] == "info"
+    finally:
+        structlog.reset_defaults()
+    assert writer is not None
+
+
+def test_deferred_lines_outside_the_loop_are_written_at_once():
+    """Before the loop starts or after it stopped, a line is written as it is logged; flush() writes what a last
+    turn of the loop left."""
+    stream = io.StringIO()
+    writer = logs.configure("json", "info", stream=stream, defer=True)
+    try:
+        structlog.get_logger("t").info("callcontrol_stopped")
+        assert json.loads(stream.getvalue())["event"] == "callcontrol_stopped"
+        assert writer is not None
+        writer.flush()
+        assert len(stream.getvalue().splitlines()) == 1
+    finally:
+        structlog.reset_defaults()
