@@ -52,11 +52,13 @@ class DutyMirror:
         self._written: str | None = None  # what we last wrote ("" = deleted); None: not yet
         self._stored: str | None = None  # the same for AstDB
         self._store_failing = False  # a failure is logged once, until a write succeeds again
+        self._holders: frozenset[str] | None = None  # the duty's holders at the last read; None: not read yet
 
     async def holder_number(self) -> str:
         """The mobile the fallback should ring now ("" when no holder has one)."""
         assert self._hotline is not None
         holders = [r.agent_id for r in await self._state.duty.holders(self._hotline)]
+        self._holders = frozenset(holders)
         states = {s.agent_id: s for s in await self._state.agents.states(holders)}
         mobiles = {}
         for agent_id in holders:
@@ -125,8 +127,17 @@ class DutyMirror:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._refresh())
             async for event in self._state.events.listen():
+                if isinstance(event, PresenceChanged) and not self._concerns_duty(event):
+                    continue
                 if isinstance(event, DutyChanged | PresenceChanged | Resubscribed):
                     await self.sync()
+
+    def _concerns_duty(self, event: PresenceChanged) -> bool:
+        """Only a holder's presence can change who the fallback rings. Every agent's every call publishes three or
+        four presence changes (ringing, on call, available), and each sync reads the duty, the holders' states and
+        records: several Redis round trips per change, for nothing when she is not on duty. A new holder comes
+        with DutyChanged (or the 30 s refresh, after a directory reload), which reads the holders again."""
+        return self._holders is None or event.agent_id in self._holders
 
     async def _refresh(self) -> None:
         while True:
