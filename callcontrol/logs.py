@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import re
 import sys
@@ -131,7 +132,8 @@ class LineWriter:
     """structlog logger for the service: a line logged from the event loop is masked, rendered and written after
     the loop has run what was ready, all of that batch in one write, in order. A citizen's digit then reaches Redis
     and the agent's phone before the four lines that tell of it are formatted (~60 us each on the digit -> agent
-    path). From outside the loop (start, stop, another thread) a line is written at once."""
+    path). From outside the loop (start, stop, another thread) a line is written at once. The values are rendered
+    at the end of the turn: a caller passes what it will not change in the same turn (they all do: fresh lists)."""
 
     def __init__(self, stream: TextIO, processors: list[Any]):
         self._stream = stream
@@ -162,8 +164,13 @@ class LineWriter:
     def _write(self, batch: list[MutableMapping[str, Any]]) -> None:
         lines = []
         for event_dict in batch:
-            for processor in self._processors:
-                event_dict = processor(None, "", event_dict)
+            event = event_dict.get("event")
+            try:
+                for processor in self._processors:
+                    event_dict = processor(None, "", event_dict)
+            except Exception as exc:  # one line that cannot be rendered never takes its batch with it
+                event_dict = json.dumps({"event": "log_line_unrenderable", "logged": str(event),
+                                         "error": type(exc).__name__, "level": "error"})
             lines.append(f"{event_dict}\n")
         with self._lock:
             self._stream.write("".join(lines))

@@ -163,3 +163,24 @@ def test_deferred_lines_outside_the_loop_are_written_at_once():
         assert len(stream.getvalue().splitlines()) == 1
     finally:
         structlog.reset_defaults()
+
+
+async def test_a_deferred_line_that_cannot_be_rendered_leaves_the_others_of_its_batch():
+    """A value that breaks the renderer gives one `log_line_unrenderable` line; the lines around it are written."""
+    stream = io.StringIO()
+    logs.configure("json", "info", stream=stream, defer=True)
+
+    class Unprintable:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    try:
+        log = structlog.get_logger("t")
+        log.info("before")
+        log.info("odd", value=Unprintable())
+        log.info("after")
+        await asyncio.sleep(0)
+        events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+        assert events == ["before", "log_line_unrenderable", "after"]
+    finally:
+        structlog.reset_defaults()
