@@ -14,6 +14,7 @@ from callcontrol.routing.callback_slots import PROMPT_SLOT_FULL, Appointments
 from callcontrol.routing.dial_out import DialOutPolicy
 from callcontrol.routing.hotlines import CallbackSettings, HotlineRouting
 from callcontrol.state import CallStatus
+from callcontrol.state.layer import StateLayer
 
 from .kit import HOTLINE, INSTANCE
 from .test_callbacks import KeyingCall
@@ -56,7 +57,8 @@ def test_tomorrows_slots_are_its_opening_hours_before_and_after_noon(state):
 async def test_a_full_slot_is_refused_with_a_prompt_and_another_can_be_chosen(state):
     """One place per slot: the second citizen asking for the morning hears it is not available, takes the
     afternoon; the callback leaves the queue until its slot and comes back at its place then."""
-    layer, _ = state
+    _, redis = state
+    layer = StateLayer.create(redis, clock=Clock(zone=PARIS, start_at=TODAY).time)  # the app's one clock
     appointments = _appointments(layer)
     offers = CallbackOffers(
         state=layer, policy=DialOutPolicy.build("FR", ["mobile"]), clock=appointments._clock,
