@@ -37,16 +37,18 @@ def _at(day: int, hour: int, minute: int = 0) -> float:
     return dt.datetime(2026, 12, day, hour, minute, tzinfo=PARIS).timestamp()
 
 
-def _appointments(layer) -> Appointments:
+def _city(redis) -> tuple[StateLayer, Appointments]:
+    """The state layer and the appointments on one fixed city clock, as app.py builds them."""
     clock = Clock(zone=PARIS, start_at=TODAY)
+    layer = StateLayer.create(redis, clock=clock.time)
     hours = ScheduleHours({"mairie": MAIRIE}, NoClosures(), clock.now)  # type: ignore[arg-type]
-    return Appointments(state=layer, clock=clock, days=hours)
+    return layer, Appointments(state=layer, clock=clock, days=hours)
 
 
 def test_tomorrows_slots_are_its_opening_hours_before_and_after_noon(state):
     """Thursday 08:30-12:00 is the morning slot, 13:30-17:30 the afternoon one; none on a closure day."""
-    layer, _ = state
-    slots = _appointments(layer).slots(LINE)
+    _, appointments = _city(state[1])
+    slots = appointments.slots(LINE)
     assert (slots["2"].name, slots["2"].start, slots["2"].end) == ("2026-12-03-am", _at(3, 8, 30), _at(3, 12))
     assert (slots["3"].start, slots["3"].end) == (_at(3, 13, 30), _at(3, 17, 30))
     hours = ScheduleHours({"mairie": MAIRIE}, NoClosures(), lambda: TODAY)  # type: ignore[arg-type]
@@ -57,9 +59,7 @@ def test_tomorrows_slots_are_its_opening_hours_before_and_after_noon(state):
 async def test_a_full_slot_is_refused_with_a_prompt_and_another_can_be_chosen(state):
     """One place per slot: the second citizen asking for the morning hears it is not available, takes the
     afternoon; the callback leaves the queue until its slot and comes back at its place then."""
-    _, redis = state
-    layer = StateLayer.create(redis, clock=Clock(zone=PARIS, start_at=TODAY).time)  # the app's one clock
-    appointments = _appointments(layer)
+    layer, appointments = _city(state[1])
     offers = CallbackOffers(
         state=layer, policy=DialOutPolicy.build("FR", ["mobile"]), clock=appointments._clock,
         appointments=appointments,
