@@ -80,13 +80,15 @@ class Dialer:
         *,
         leg_id: str | None = None,
         on_answered: Callable[[str], None] | None = None,
+        on_placing: Callable[[], None] | None = None,
         preface: Sequence[str] = (),
     ) -> Leg:
         """Ring one agent; returns once the leg is accepted (and still up) or has failed. Never raises ARI errors.
         `on_dialled(agent_id)` runs as soon as Asterisk accepted the originate (the phone is being called),
         `on_answered(leg_id)` when the agent's phone answered (before the whisper). Cancelled (another agent took
         the call): a leg not answered is hung up on the way out; an answered one hears "appel déjà pris" and is
-        left to `dismiss`, which hangs it up. `preface`: played before the whisper (routing/relief.py)."""
+        left to `dismiss`, which hangs it up. `preface`: played before the whisper (routing/relief.py).
+        `on_placing()` runs once the originate is handed to the ARI client, before Asterisk answers it."""
         endpoint = self.endpoint(agent, device)
         if endpoint is None:
             log.warning("agent_device_missing", agent=agent.id, device=device.value)
@@ -106,6 +108,8 @@ class Dialer:
                 originator=call.channel_id,
             )
         )
+        if on_placing is not None:
+            on_placing()
         late: asyncio.Future[int] | None = None  # an originate that timed out may still be carried out
         try:
             try:

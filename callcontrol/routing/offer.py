@@ -56,10 +56,18 @@ class OfferDesk:
         self._publishing: set[asyncio.Task[None]] = set()  # event publications and dismissals in flight
 
     async def ring(
-        self, call: RoutedCall, hotline: HotlineRouting, offer: Offer, tried: list[str], enqueued_at: float
+        self,
+        call: RoutedCall,
+        hotline: HotlineRouting,
+        offer: Offer,
+        tried: list[str],
+        enqueued_at: float,
+        *,
+        on_placing: Callable[[], None] | None = None,
     ) -> Leg | None:
         """Ring the claimed agent(s): the accepted leg (the other agents freed), or None when nobody accepted
-        (misses counted, the call back at its place). Every agent rung is added to `tried`."""
+        (misses counted, the call back at its place). Every agent rung is added to `tried`. `on_placing`: as
+        each agent's originate is handed to the ARI client (what the citizen's task does next goes after it)."""
         claim = offer.claim
         loop = asyncio.get_running_loop()
         dialled = False
@@ -112,7 +120,7 @@ class OfferDesk:
             preface = {"preface": self._reliefs.media(relief)} if self._reliefs and relief else {}
             ring = self._dialer.ring(
                 call, record, device, hotline, on_dialled=on_dialled, leg_id=legs[agent_id], on_answered=answered.add,
-                **preface,
+                on_placing=on_placing, **preface,
             )
             rings[asyncio.create_task(ring)] = agent_id
         winner, extra = await _first_accepted(rings)

@@ -34,6 +34,7 @@ from callcontrol.state.models import Claim
 log = structlog.get_logger("callcontrol.routing")
 
 ANNOUNCE_MAX_SECONDS = 60.0
+MUSIC_AFTER_ORIGINATE_MAX_SECONDS = 0.5  # a first offer's music waits this long at most for its originate to leave
 
 
 class WaitingRoom:
@@ -74,8 +75,13 @@ class WaitingRoom:
         inbox = self._distributor.register(call.call_id, hotline.id)
         connected = kept = False
         call.facts.waiting = True
-        # The music starts while the first claim runs: an agent free now is rung one ARI round trip sooner.
-        music = asyncio.ensure_future(self._moh(call, hotline, on=True))
+        # The music starts while the first claim runs: an agent free now is rung one ARI round trip sooner. A call
+        # whose own claim came with its enqueue (`first`) rings at once: the music request goes out after the
+        # originate (it would delay the agent's ring by its own request's work), a millisecond later.
+        placing = asyncio.Event()
+        if first is None:
+            placing.set()
+        music = asyncio.ensure_future(self._music_after(placing, call, hotline))
         try:
             if first is not None:
                 self._distributor.deliver(first, queued_at)
@@ -127,7 +133,8 @@ class WaitingRoom:
                     await self._distributor.offer_now(hotline.id)
                     continue
                 call.facts.wait = round(loop.time() - enqueued_at, 3)
-                leg = await self._offers.ring(call, hotline, offer, tried, enqueued_at)
+                leg = await self._offers.ring(call, hotline, offer, tried, enqueued_at, on_placing=placing.set)
+                placing.set()  # no originate was sent (no device, the lookup failed): the music now
                 if leg is not None:
                     connected = True
                     call.facts.waiting = False
@@ -145,6 +152,8 @@ class WaitingRoom:
                 if claim is not None:
                     self._distributor.deliver(claim, retry_at)
         finally:
+            if not placing.is_set():  # left before the first ring: no music to start
+                music.cancel()
             if not music.done():
                 await asyncio.wait({music}, timeout=2.0)
             if not music.done():
@@ -179,6 +188,14 @@ class WaitingRoom:
             await self._state.queues.leave(call_id)
         except Exception as exc:
             log.warning("queue_leave_failed", error=str(exc) or type(exc).__name__)
+
+    async def _music_after(self, placing: asyncio.Event, call: RoutedCall, hotline: HotlineRouting) -> None:
+        """Music on hold once `placing` is set (at once for most calls; see wait), or after a short while."""
+        if not placing.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(MUSIC_AFTER_ORIGINATE_MAX_SECONDS):
+                    await placing.wait()
+        await self._moh(call, hotline, on=True)
 
     async def _moh(self, call: RoutedCall, hotline: HotlineRouting, *, on: bool) -> None:
         channel = call.channel_id

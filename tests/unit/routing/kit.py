@@ -102,10 +102,14 @@ class StubAri:
 
 
 class StubDialer:
-    """Answers each agent's leg as scripted (default: accepted), after `delay` seconds."""
+    """Answers each agent's leg as scripted (default: accepted), after `delay` seconds. With `ari`, each originate
+    is recorded there too (("originate", agent)), in order with the other ARI calls; agents in `unplaceable`
+    are never dialled (no device: the real dialer returns FAILED without an originate)."""
 
-    def __init__(self, results: dict[str, LegResult], delay: float = 0.0) -> None:
+    def __init__(self, results: dict[str, LegResult], delay: float = 0.0, *, ari: StubAri | None = None) -> None:
         self.results = results
+        self.ari = ari
+        self.unplaceable: set[str] = set()
         self.delay = delay
         self.delays: dict[str, float] = {}  # per agent, overrides `delay`
         self.rung: list[tuple[str, float]] = []  # (agent, loop time)
@@ -117,9 +121,17 @@ class StubDialer:
         self.dismiss_delay = 0.0
 
     async def ring(
-        self, call, agent: AgentRecord, device, hotline, on_dialled=None, *, leg_id=None, on_answered=None
+        self, call, agent: AgentRecord, device, hotline, on_dialled=None, *, leg_id=None, on_answered=None,
+        on_placing=None,
     ) -> Leg:
+        if agent.id in self.unplaceable:
+            return Leg(agent.id, "", device, LegResult.FAILED)
         self.rung.append((agent.id, asyncio.get_running_loop().time()))
+        if self.ari is not None:
+            self.ari.calls.append(("originate", agent.id))
+        if on_placing is not None:
+            on_placing()
+        await asyncio.sleep(0)  # the originate's request leaves
         if on_dialled is not None:
             on_dialled(agent.id)
         if agent.id in self.answered and on_answered is not None:

@@ -246,3 +246,29 @@ async def test_phone_that_refuses_is_not_hung_up_again_once_asterisk_said_its_le
     ring.call.deliver(ChannelDestroyed(type="ChannelDestroyed", channel=Channel(id=leg), cause=17))
     assert (await ring.task).result is LegResult.NO_ANSWER
     assert not ring.hung_up(leg)
+
+
+async def test_on_placing_runs_once_the_originate_is_underway_and_before_asterisk_answers_it():
+    """`on_placing` (the citizen's music waits for it) fires right after the originate is handed to the ARI
+    client, before its answer, so the music request never delays the agent's ring."""
+    ari = StubAri()
+    call = citizen(ari)
+    answered = asyncio.Event()
+    placed: list[bool] = []
+
+    async def slow_originate(endpoint: str, **kw) -> Channel:
+        ari.calls.append(("originate", endpoint, kw["channel_id"], ""))
+        await answered.wait()
+        return Channel(id=kw["channel_id"])
+
+    ari.originate = slow_originate  # type: ignore[method-assign]
+    dialer = Dialer(ari, IDENTITY)  # type: ignore[arg-type]
+    ring = dialer.ring(call, ALICE, Device.SOFTPHONE, HOTLINE, on_placing=lambda: placed.append(True))
+    task = asyncio.create_task(ring)
+    await eventually(lambda: placed)
+    await eventually(lambda: ari.named("originate"))
+    assert placed == [True] and not answered.is_set()
+    task.cancel()
+    answered.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task

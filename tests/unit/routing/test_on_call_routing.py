@@ -31,9 +31,11 @@ class PrefaceDialer(StubDialer):
         super().__init__({})
         self.prefaces: dict[str, list[str]] = {}
 
-    async def ring(self, call, agent, device, hotline, on_dialled=None, *, leg_id=None, on_answered=None, preface=()):
+    async def ring(self, call, agent, device, hotline, on_dialled=None, *, leg_id=None, on_answered=None,
+                   on_placing=None, preface=()):
         self.prefaces[agent.id] = list(preface)
-        return await super().ring(call, agent, device, hotline, on_dialled, leg_id=leg_id, on_answered=on_answered)
+        return await super().ring(call, agent, device, hotline, on_dialled, leg_id=leg_id, on_answered=on_answered,
+                                  on_placing=on_placing)
 
 
 def test_the_relief_says_since_when_and_whom():

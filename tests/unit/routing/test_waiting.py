@@ -139,3 +139,59 @@ async def test_given_citizen_hangs_up_while_waiting_then_abandoned_and_out_of_th
     assert decide(Ending.CALLER_LEFT, call.facts) is Outcome.ABANDONED
     await layer.agents.login("alice", Device.SOFTPHONE)
     assert await layer.queues.claim(HOTLINE, "longest_idle", instance=INSTANCE) is None
+
+
+async def test_given_agent_free_at_enqueue_when_citizen_queues_then_agent_is_dialled_before_the_music_starts(state):
+    """A citizen whose own claim came with the enqueue has her agent's originate sent before the music request
+    (the agent rings sooner); the music still starts while the phone rings."""
+    layer, redis = state
+    await staff(layer, "alice")
+    ari = StubAri()
+    dialer = StubDialer({}, delay=5.0, ari=ari)
+    router, _ = make_router(layer, redis, dialer, ari, announce_interval=0)
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await eventually(lambda: ari.named("moh_on"))
+    order = [c[0] for c in ari.calls if c[0] in ("originate", "moh_on")]
+    assert order == ["originate", "moh_on"]
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_given_nobody_free_when_citizen_queues_then_music_starts_at_once(state):
+    """With no agent to ring, the music starts as soon as the citizen is queued (no wait for an originate)."""
+    layer, redis = state
+    await staff(layer, "alice", logged_in=False)
+    ari = StubAri()
+    router, _ = make_router(layer, redis, StubDialer({}, ari=ari), ari, overflow_when_nobody=False,
+                            announce_interval=0)  # fmt: skip
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await eventually(lambda: any(s.step == "queue:waiting" for s in call.path))
+    queued_at = asyncio.get_running_loop().time()
+    await eventually(lambda: ari.named("moh_on"))
+    assert asyncio.get_running_loop().time() - queued_at < 0.05
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_given_claimed_agent_cannot_be_dialled_when_citizen_queues_then_music_starts_without_delay(state):
+    """A claimed agent with no device (no originate at all) does not hold the citizen's music back."""
+    layer, redis = state
+    await staff(layer, "alice")
+    ari = StubAri()
+    dialer = StubDialer({}, ari=ari)
+    dialer.unplaceable = {"alice"}
+    router, _ = make_router(layer, redis, dialer, ari, overflow_when_nobody=False, announce_interval=0)
+    call = citizen(ari)
+    task = asyncio.create_task(router.enqueue(call, HOTLINE))
+    await eventually(lambda: any(s.step == "queue:waiting" for s in call.path))
+    queued_at = asyncio.get_running_loop().time()
+    await eventually(lambda: ari.named("moh_on"))
+    assert asyncio.get_running_loop().time() - queued_at < 0.05
+    assert not ari.named("originate")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
