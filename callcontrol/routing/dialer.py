@@ -88,7 +88,8 @@ class Dialer:
         `on_answered(leg_id)` when the agent's phone answered (before the whisper). Cancelled (another agent took
         the call): a leg not answered is hung up on the way out; an answered one hears "appel déjà pris" and is
         left to `dismiss`, which hangs it up. `preface`: played before the whisper (routing/relief.py).
-        `on_placing()` runs once the originate is handed to the ARI client, before Asterisk answers it."""
+        `on_placing()` runs once Asterisk accepted the originate, just before `on_dialled` (the citizen's music
+        waits for it: started alongside the originate, it made Asterisk slower to send the agent's INVITE)."""
         endpoint = self.endpoint(agent, device)
         if endpoint is None:
             log.warning("agent_device_missing", agent=agent.id, device=device.value)
@@ -108,8 +109,6 @@ class Dialer:
                 originator=call.channel_id,
             )
         )
-        if on_placing is not None:
-            on_placing()
         late: asyncio.Future[int] | None = None  # an originate that timed out may still be carried out
         try:
             try:
@@ -120,6 +119,8 @@ class Dialer:
                     log.warning("agent_originate_failed", agent=agent.id, error=exc.message)
                     unplaced = isinstance(exc, AriUnavailable)
                     return Leg(agent.id, leg_id, device, LegResult.NOT_PLACED if unplaced else LegResult.FAILED)
+            if on_placing is not None:
+                on_placing()
             if on_dialled is not None:
                 on_dialled(agent.id)
             event = await call.take(

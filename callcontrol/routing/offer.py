@@ -67,7 +67,7 @@ class OfferDesk:
     ) -> Leg | None:
         """Ring the claimed agent(s): the accepted leg (the other agents freed), or None when nobody accepted
         (misses counted, the call back at its place). Every agent rung is added to `tried`. `on_placing`: as
-        each agent's originate is handed to the ARI client (what the citizen's task does next goes after it)."""
+        Asterisk accepts each agent's originate (the citizen's music waits for it)."""
         claim = offer.claim
         loop = asyncio.get_running_loop()
         dialled = False

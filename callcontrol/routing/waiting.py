@@ -34,7 +34,7 @@ from callcontrol.state.models import Claim
 log = structlog.get_logger("callcontrol.routing")
 
 ANNOUNCE_MAX_SECONDS = 60.0
-MUSIC_AFTER_ORIGINATE_MAX_SECONDS = 0.5  # a first offer's music waits this long at most for its originate to leave
+MUSIC_AFTER_ORIGINATE_MAX_SECONDS = 0.5  # a first offer's music waits this long at most for Asterisk's originate
 
 
 class WaitingRoom:
@@ -76,8 +76,8 @@ class WaitingRoom:
         connected = kept = False
         call.facts.waiting = True
         # The music starts while the first claim runs: an agent free now is rung one ARI round trip sooner. A call
-        # whose own claim came with its enqueue (`first`) rings at once: the music request goes out after the
-        # originate (it would delay the agent's ring by its own request's work), a millisecond later.
+        # whose own claim came with its enqueue (`first`) rings at once: the music request goes out once Asterisk
+        # accepted the originate (sent before it, it delayed the agent's ring), a millisecond later.
         placing = asyncio.Event()
         if first is None:
             placing.set()
