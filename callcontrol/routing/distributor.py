@@ -191,7 +191,7 @@ class Distributor:
     async def run(self) -> None:
         """Follow agent_available on the state events channel forever (state.events reconnects by itself, and
         says so with Resubscribed: then whatever became free while we were not listening is swept)."""
-        async for event in self._state.events.listen():
+        async for event in self._state.events.listen(AgentAvailable, SwitchboardAsked):
             if isinstance(event, Resubscribed):
                 await self._sweep_quietly()
             elif isinstance(event, SwitchboardAsked):

@@ -126,7 +126,7 @@ class DutyMirror:
             return
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._refresh())
-            async for event in self._state.events.listen():
+            async for event in self._state.events.listen(DutyChanged, PresenceChanged):
                 if isinstance(event, PresenceChanged) and not self._concerns_duty(event):
                     continue
                 if isinstance(event, DutyChanged | PresenceChanged | Resubscribed):

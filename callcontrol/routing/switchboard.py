@@ -232,7 +232,7 @@ class Switchboard:
     async def _ask_and_confirm(self, asked: SwitchboardAsked, agent_id: str) -> bool:
         """Publish `asked` once subscribed, then wait for that agent's phone to ring for the call (True), the
         call to be back in a queue or gone, or the time to run out (False)."""
-        events = self._state.events.listen()
+        events = self._state.events.listen(CallChanged)
         try:
             async with asyncio.timeout(self._ring_confirm):
                 await anext(events)  # Resubscribed: we are subscribed, nothing can be missed from here

@@ -204,7 +204,8 @@ class EventBus:
     def __init__(self, store: Store) -> None:
         self._store = store
         self.channel = store.keys.events
-        self._followers: list[asyncio.Queue[StateEvent | Resubscribed]] = []
+        # each follower's queue, and the event types it asked for (None: all of them)
+        self._followers: list[tuple[asyncio.Queue[StateEvent | Resubscribed], tuple[type, ...] | None]] = []
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = False
 
@@ -212,9 +213,11 @@ class EventBus:
         """PUBLISH `event`; returns how many subscribers received it."""
         return int(await self._store.redis.publish(self.channel, encode_event(event)))
 
-    async def listen(self) -> AsyncIterator[StateEvent | Resubscribed]:
-        """Typed events forever. After each subscription (the first one too) a `Resubscribed` marker comes first
-        (a listener joining a subscription already up gets one at once).
+    async def listen(self, *kinds: type) -> AsyncIterator[StateEvent | Resubscribed]:
+        """Typed events forever; with `kinds`, only events of those types (each event handed to a listener wakes
+        its task: about nine events per call, most of which the distributor or the duty mirror would drop). After
+        each subscription (the first one too) a `Resubscribed` marker comes first (a listener joining a
+        subscription already up gets one at once), whatever `kinds` says.
 
         Redis away: one `state_events_lost` warning, retries (0.1 s growing to 1 s), then one
         `state_events_restored` line with how long it was down and how many attempts failed.
@@ -222,21 +225,24 @@ class EventBus:
         queue: asyncio.Queue[StateEvent | Resubscribed] = asyncio.Queue()
         if self._subscribed:
             queue.put_nowait(Resubscribed())
-        self._followers.append(queue)
+        follower = (queue, kinds or None)
+        self._followers.append(follower)
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(self._read(), name="state-events")
         try:
             while True:
                 yield await queue.get()
         finally:
-            self._followers.remove(queue)
+            self._followers.remove(follower)
             if not self._followers and self._reader is not None:  # nobody listens any more
                 self._reader.cancel()
                 self._reader, self._subscribed = None, False
 
     def _hand_out(self, item: StateEvent | Resubscribed) -> None:
-        for queue in self._followers:
-            queue.put_nowait(item)
+        marker = isinstance(item, Resubscribed)
+        for queue, kinds in self._followers:
+            if marker or kinds is None or isinstance(item, kinds):
+                queue.put_nowait(item)
 
     async def _read(self) -> None:
         lost_at: float | None = None

@@ -265,3 +265,31 @@ async def test_the_listeners_of_one_bus_share_one_subscription(state: StateLayer
     await asyncio.gather(*tasks, return_exceptions=True)
     assert got == {"a": [event], "b": [event]}
     assert numsub[0][1] == 1
+
+
+async def test_a_listener_asking_for_some_kinds_gets_only_those_and_the_resubscribed_marker(state: StateLayer):
+    """listen(AgentAvailable) hears agent_available and the subscription marker, never the presence and call
+    changes that every call publishes; a listener without kinds still hears everything."""
+    some: list[object] = []
+    everything: list[object] = []
+    ready = asyncio.Event()
+
+    async def consume(into: list[object], *kinds: type) -> None:
+        async for event in state.events.listen(*kinds):
+            into.append(event)
+            if isinstance(event, Resubscribed) and len(into) == 1 and kinds:
+                ready.set()
+
+    tasks = [asyncio.create_task(consume(some, AgentAvailable)), asyncio.create_task(consume(everything))]
+    await asyncio.wait_for(ready.wait(), 2)
+    bus = EventBus(state.store)
+    await bus.publish(PresenceChanged("1001", "paused", "softphone", "lunch", 1.0, "cli"))
+    await bus.publish(CallChanged("c1", CallStage.QUEUED, HOTLINE, None, 2.0, {}))
+    await bus.publish(AgentAvailable("1001", (HOTLINE,), 3.0))
+    await asyncio.sleep(0.1)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert [type(e).__name__ for e in some] == ["Resubscribed", "AgentAvailable"]
+    assert [type(e).__name__ for e in everything if not isinstance(e, Resubscribed)] == [
+        "PresenceChanged", "CallChanged", "AgentAvailable"]
