@@ -33,7 +33,7 @@ import journey_load as load  # noqa: E402
 import journey_report as report  # noqa: E402
 import journey_setup as setup  # noqa: E402
 from appproc import AppProcess, make_config  # noqa: E402
-from harness import REDIS_PORT, STATE, Ari  # noqa: E402
+from harness import REDIS_PORT, STATE, Ari, script  # noqa: E402
 from hotline_kit import config_files  # noqa: E402
 from sipp import free_udp_port, udp_port_bound  # noqa: E402
 from stack_up import stack_up  # noqa: E402
@@ -70,6 +70,8 @@ class Bench:
         print(f"journey: {name} {system}: {calls} calls at {rate:g}/s{' held' if hold else ''}", file=sys.stderr)
         self.number_base += 1_000_000
         before = self.settle()
+        if self.args.fresh_asterisk:
+            before["asterisk_rss_kb_before_restart"] = self.fresh_asterisk()
         log_offset = setup.ASTERISK_LOG.stat().st_size if setup.ASTERISK_LOG.exists() else 0
         if system == "callcontrol":
             self.start_callcontrol()
@@ -110,6 +112,28 @@ class Bench:
             time.sleep(0.2)
         apps = [a.get("name") for a in setup.patient(self.ari.get, "/applications")]
         return {"channels_left": len(setup.patient(self.ari.channels)), "ari_apps": apps}
+
+    def fresh_asterisk(self) -> int:
+        """Restart Asterisk before each load, its bench endpoints installed again: every load starts from the same
+        Asterisk. One that came through a saturated load stays bigger and slower (session 10: RSS 183 MB -> 567
+        -> 808 MB after two 100/s loads that backed up, Asterisk CPU per call x2 in every later load, for either
+        system). Returns the RSS (kB) of the Asterisk replaced."""
+        rss = int(Path(f"/proc/{asterisk_pid()}/status").read_text().split("VmRSS:")[1].split()[0])
+        done = script("asterisk", "restart")
+        if done.returncode != 0:
+            raise RuntimeError(f"scripts/asterisk restart failed: {done.stdout}{done.stderr}")
+        setup.install(self.args.agents, self.ports.agents)  # the restart put asterisk-conf/ back, without them
+        last = setup.extensions(self.args.agents)[-1]
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if self.ari.endpoint("PJSIP", last).get("state") == "online":
+                    return rss
+            except OSError:  # not loaded yet (404), or the HTTP server still starting
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bench endpoints did not come back online after the restart")
+            time.sleep(0.2)
 
     def start_callcontrol(self) -> None:
         """A fresh callcontrol (fresh Redis): its config, the agents logged in on their softphones."""
@@ -159,6 +183,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--step-seconds", type=float, default=2.0, help="seconds of arrivals per ramp step")
     p.add_argument("--agents", type=int, default=300)
     p.add_argument("--systems", default="baseline,callcontrol")
+    p.add_argument("--keep-asterisk", dest="fresh_asterisk", action="store_false",
+                   help="do not restart Asterisk before each load (the default restarts it: see fresh_asterisk)")
     p.add_argument(
         "--callcontrol-nice",
         type=int,

@@ -100,6 +100,8 @@ def metrics(url: str = "http://127.0.0.1:8080/metrics") -> dict[str, Any]:
         r'^callcontrol_ari_event_lag_seconds_bucket{[^}]*le="([^"]+)"[^}]*} ([0-9.eE+-]+)$', text, re.M
     )
     out["ari_event_lag_buckets"] = {le: float(v) for le, v in buckets} if buckets else "n/a"
+    stalls = re.findall(r'^callcontrol_loop_stall_seconds_bucket{[^}]*le="([^"]+)"[^}]*} ([0-9.eE+-]+)$', text, re.M)
+    out["loop_stall_buckets"] = {le: float(v) for le, v in stalls} if stalls else "n/a"  # cumulative, since start
     # each REST operation's mean latency (ms) and count: over the websocket, one socket's requests queue up
     counts = dict(re.findall(r'^callcontrol_ari_request_duration_seconds_count{operation="([^"]+)"} ([0-9.eE+-]+)$',
                              text, re.M))  # fmt: skip
