@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = config.settings
     lines = logs.configure(args.log_format or settings.logging.format, settings.logging.level, cache=True, defer=True)
     clock = args.clock or os.environ.get("CALLCONTROL_CLOCK") or None
+    app.freeze_startup_heap()  # what is loaded by now lives as long as the process: no full collection walks it
     try:
         with asyncio.Runner(loop_factory=app.loop_factory()) as runner:  # uvloop when installed
             runner.run(app.run(config, clock_override=clock))

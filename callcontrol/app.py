@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 from collections.abc import Callable
@@ -63,6 +64,15 @@ from callcontrol.wiring import (
 
 ARI_CONNECTIONS = 32  # REST requests in flight at once, plus the two event websockets
 log = structlog.get_logger("callcontrol.app")
+
+
+def freeze_startup_heap() -> int:
+    """Collect once, then move everything alive (modules, the configuration, the calendars: ~80,000 objects) out
+    of the garbage collector's sight: it never becomes garbage, and each full collection walked it with the event
+    loop stopped (33 to 190 ms measured on a 2-core box: an ARI websocket stall). Returns the objects frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
