@@ -118,7 +118,7 @@ class Bench:
         Asterisk. One that came through a saturated load stays bigger and slower (session 10: RSS 183 MB -> 567
         -> 808 MB after two 100/s loads that backed up, Asterisk CPU per call x2 in every later load, for either
         system). Returns the RSS (kB) of the Asterisk replaced."""
-        rss = int(Path(f"/proc/{asterisk_pid()}/status").read_text().split("VmRSS:")[1].split()[0])
+        rss = load.rss_kb(asterisk_pid())
         done = script("asterisk", "restart")
         if done.returncode != 0:
             raise RuntimeError(f"scripts/asterisk restart failed: {done.stdout}{done.stderr}")
